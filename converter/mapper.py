@@ -1,0 +1,631 @@
+"""Mapping one read pattern file (:class:`~.reader.Document`) to RDF quads.
+
+Contract of :meth:`Mapper.map`: returns a :class:`Mapped` holding the quads of
+the curated and garden graphs for this file, its warnings (each naming the file,
+field path and line), the relationship targets it names, and -- when tracking is
+on -- where each (subject, predicate) came from, for mapping SHACL results back
+to the source. It raises :class:`~.reader.ReadError` only when the file cannot
+yield a pattern at all (no usable slug). Unknown keys are warned about, never
+dropped silently. Both front-matter dialects are handled (see docs/vocabulary.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyoxigraph import Literal, NamedNode, Triple
+
+from patternkg.converter import values as v
+from patternkg.converter.body import split_body
+from patternkg.converter.diagnostics import Diagnostic, field_path
+from patternkg.converter.namespaces import (
+    ASSESSMENT_DIMENSIONS, CC, DCTERMS, OWL, PROV, RDF, RDFS, RELATIONSHIP_KINDS, SCHEMA, SKOS,
+    SPDX_LICENSE, QID, WIKIDATA_ENTITY, Library, is_safe_segment, pkg, slugify, vocab,
+)
+from patternkg.converter.reader import Document, ReadError
+
+A = NamedNode(RDF + "type")
+P_PATTERN = pkg("Pattern")
+SKOS_PREF, SKOS_ALT, SKOS_DEF, SKOS_SCHEME = (NamedNode(SKOS + n) for n in ("prefLabel", "altLabel", "definition", "inScheme"))
+DC = {n: NamedNode(DCTERMS + n) for n in ("identifier", "title", "contributor", "creator", "source", "license",
+                                          "description", "created", "modified")}
+RDFS_LABEL = NamedNode(RDFS + "label")
+OWL_SAMEAS = NamedNode(OWL + "sameAs")
+PROV_AGENT = NamedNode(PROV + "Agent")
+SCHEMA_VERSION = NamedNode(SCHEMA + "version")
+SCHEMA_URL = NamedNode(SCHEMA + "url")
+CC_ATTRIBUTION = NamedNode(CC + "attributionName")
+DIALECT_V71 = vocab("dialect", "v7.1")
+DIALECT_LEGACY = vocab("dialect", "legacy")
+_P = {name: pkg(name) for name in (
+    "slug", "sourceFile", "dialect", "contextLabel", "ContextLabel", "audience", "labelText", "domain",
+    "crossDomain", "commonsDomain", "Domain", "CommonsDomain", "primaryTension", "keyword",
+    "specificationLayer", "assessment", "CommonsAssessment", "vitalityReasoning", "overallScore",
+    "usageStage", "adoptionStage", "status", "confidenceRating", "universality", "category", "era", "origin",
+    "commonsAlignment", "confidenceScore", "lastUpdated", "sourceDocument", "repository",
+    "qualifiedRelationship", "Relationship", "source", "target", "relationshipKind", "kindName", "weight",
+    "inferredLink", "qualifiedInferredLink", "InferredLink", "confidence", "reason", "lastPruned",
+    "mentions", "entityMention", "EntityMention", "entity", "Entity", "relevance", "entityType",
+    "memberOf", "communityMembership", "CommunityMembership", "community", "Community", "communitySource",
+    "preamble", "ratingStars", "ratingLabel", "ratingNote", "section", "Section", "heading", "position",
+    "markdown",
+)}
+_KIND = {key: pkg(local) for key, local in RELATIONSHIP_KINDS.items()}
+_DIMENSION = {key: pkg(local) for key, local in ASSESSMENT_DIMENSIONS.items()}
+
+V71_KEYS = {"id", "slug", "title", "aliases", "summary", "context_labels", "ontology", "lifecycle",
+            "relationships", "graph_garden", "contributors", "sources", "license", "attribution"}
+LEGACY_KEYS = {"page_url", "github_url", "version", "created", "modified", "classification", "generalizes_from",
+               "specializes_to", "enables", "requires", "related", "repository", "confidence_score",
+               "last_updated", "provenance", "commons_domain", "commons_alignment", "author"}
+V71_BLOCKS = ("ontology", "lifecycle", "relationships", "graph_garden")
+
+
+@dataclass
+class Mapped:
+    slug: str
+    ident: str | None
+    dialect: str
+    triples: list[Triple]
+    diagnostics: list[Diagnostic]
+    targets: list[tuple[str, str]]  # (relationship kind, target token) of curated relationships
+    locations: dict[tuple[str, str], tuple] = field(default_factory=dict)
+    id_targets: set[str] = field(default_factory=set)  # targets written as pat_ ids (all link kinds)
+
+
+class Mapper:
+    """Maps documents of one library (one base IRI). Not thread-safe; cheap to create."""
+
+    def __init__(self, library: Library, *, track: bool = False):
+        self.lib = library
+        self.track = track
+        self.g_curated = self.g_garden = None  # one default graph; see docs/vocabulary.md
+        self.s_patterns = library.scheme("patterns")
+        self.s_domains = library.scheme("domains")
+        self.s_commons = library.scheme("commons-domains")
+        self.s_communities = library.scheme("communities")
+        self.described: set[str] = set()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _emit(self, s, p, o, graph=None, path: tuple = ()) -> None:
+        if o is None:
+            return
+        self.triples.append(Triple(s, p, o))
+        if self.track:
+            self.locations.setdefault((s.value, p.value), path)
+
+    def _shared(self, node: NamedNode) -> bool:
+        """True the first time this mapper describes a node shared by many patterns.
+
+        Domains, communities, entities and agents are described by every pattern that
+        names them; writing each description once per process keeps bulk loads small.
+        With tracking on (validation) every pattern describes them, for locations."""
+        if self.track:
+            return True
+        if node.value in self.described:
+            return False
+        self.described.add(node.value)
+        return True
+
+    def _warn(self, code: str, message: str, path: tuple) -> None:
+        self.diagnostics.append(Diagnostic("warning", code, self.doc.path, message, field_path(path),
+                                           self.doc.line_of(path)))
+
+    def _unknown(self, key: str, path: tuple) -> None:
+        self._warn("unknown-key", f"unknown key '{key}' is not converted", path)
+
+    def _mapping(self, value, path: tuple) -> dict:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self._warn("invalid-type", f"expected a mapping, found {v.describe(value)}", path)
+            return {}
+        return value
+
+    def _segment(self, value, path: tuple, what: str, *, from_label: bool = False) -> str | None:
+        """A safe IRI segment for an id-like value, or None (warned) when there is none.
+
+        Ids that are not safe segments are slugified with a warning; names and labels
+        (*from_label*) are slugified silently, as their text is kept as a label."""
+        if isinstance(value, str) and is_safe_segment(value):
+            return value
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value).strip():
+            seg = slugify(str(value))
+            if seg != str(value) and not from_label:
+                self._warn("unsafe-id", f"{what} {str(value)!r} is not a safe IRI segment; using {seg!r}", path)
+            return seg
+        self._warn("invalid-type", f"expected a {what}, found {v.describe(value)}", path)
+        return None
+
+    def _concept(self, scheme: str, value, path: tuple) -> NamedNode | None:
+        seg = self._segment(value, path, f"{scheme} value")
+        return vocab(scheme, seg) if seg else None
+
+    # -- entry point ------------------------------------------------------------------------
+
+    def map(self, doc: Document) -> Mapped:
+        self.doc = doc
+        self.triples: list[Triple] = []
+        self.diagnostics: list[Diagnostic] = list(doc.duplicates)
+        self.targets: list[tuple[str, str]] = []
+        self.locations: dict = {}
+        self.id_targets: set[str] = set()
+        self.used_fragments: set[str] = set()
+        data = doc.data
+        slug = data.get("slug")
+        if not isinstance(slug, str) or not is_safe_segment(slug):
+            found = "missing" if slug is None else f"{v.describe(slug)} is not a safe IRI segment"
+            raise ReadError(Diagnostic("error", "invalid-slug", doc.path,
+                                       f"slug {found}: use letters, digits, '-', '_', '.' or '~'",
+                                       "slug", doc.line_of(("slug",)) or 1))
+        self.slug = slug
+        self.P = P = self.lib.pattern(slug)
+        dialect = "v7.1" if any(k in data for k in V71_BLOCKS) or "classification" not in data else "legacy"
+        C = self.g_curated
+        self._emit(P, A, P_PATTERN, C, ())
+        self._emit(P, SKOS_SCHEME, self.s_patterns, C, ())
+        self._emit(P, _P["slug"], Literal(slug), C, ("slug",))
+        self._emit(P, _P["sourceFile"], Literal(doc.relpath or doc.path), C, ())
+        self._emit(P, _P["dialect"], DIALECT_V71 if dialect == "v7.1" else DIALECT_LEGACY, C, ())
+        ident = data.get("id")
+        for key, value in data.items():
+            handler = _HANDLERS.get(key)
+            if handler is None:
+                self._unknown(key, (key,))
+            else:
+                handler(self, value, (key,))
+        self._body(dialect)
+        locations = {}
+        if self.track:
+            locations = {key: (field_path(path), doc.line_of(path)) for key, path in self.locations.items()}
+        return Mapped(slug, ident if isinstance(ident, str) else None, dialect, self.triples, self.diagnostics,
+                      self.targets, locations, self.id_targets)
+
+    # -- identity -----------------------------------------------------------------------------
+
+    def _id(self, value, path):
+        self._emit(self.P, DC["identifier"], v.text(value, path, self._warn), None, path)
+
+    def _slug(self, value, path):
+        pass  # written in map()
+
+    def _title(self, value, path):
+        lit = v.text(value, path, self._warn)
+        self._emit(self.P, DC["title"], lit, None, path)
+        self._emit(self.P, SKOS_PREF, lit, None, path)
+
+    def _aliases(self, value, path):
+        for i, alias in enumerate(v.as_list(value)):
+            self._emit(self.P, SKOS_ALT, v.text(alias, path + (i,), self._warn), None, path + (i,))
+
+    def _summary(self, value, path):
+        self._emit(self.P, SKOS_DEF, v.text(value, path, self._warn), None, path)
+
+    def _context_labels(self, value, path):
+        C = self.g_curated
+        for audience, label in self._mapping(value, path).items():
+            sub = path + (audience,)
+            seg = self._segment(audience, sub, "audience")
+            if seg is None:
+                continue
+            node = self.lib.node(self.slug, f"label-{seg}")
+            self._emit(self.P, _P["contextLabel"], node, C, sub)
+            self._emit(node, A, _P["ContextLabel"], C, sub)
+            self._emit(node, _P["audience"], vocab("audience", seg), C, sub)
+            self._emit(node, _P["labelText"], v.text(label, sub, self._warn), C, sub)
+
+    # -- ontology block -------------------------------------------------------------------------
+
+    def _ontology(self, value, path):
+        for key, item in self._mapping(value, path).items():
+            sub = path + (key,)
+            if key == "domain":
+                self._domain(item, sub, _P["domain"])
+            elif key == "cross_domains":
+                for i, d in enumerate(v.as_list(item)):
+                    self._domain(d, sub + (i,), _P["crossDomain"])
+            elif key == "commons_domain":
+                self._commons_domain(item, sub)
+            elif key == "search_hints":
+                self._search_hints(item, sub)
+            elif key == "commons_assessment":
+                self._assessment(item, sub)
+            elif key == "specification_layer":
+                self._emit(self.P, _P["specificationLayer"], v.text(item, sub, self._warn), None, sub)
+            else:
+                self._unknown(key, sub)
+
+    def _domain(self, value, path, prop):
+        seg = self._segment(value, path, "domain", from_label=True)
+        if seg is None:
+            return
+        node = self.lib.domain(seg)
+        C = self.g_curated
+        self._emit(self.P, prop, node, C, path)
+        if not self._shared(node):
+            return
+        self._emit(node, A, _P["Domain"], C, path)
+        self._emit(node, SKOS_SCHEME, self.s_domains, C, path)
+        self._emit(node, SKOS_PREF, Literal(str(value)), C, path)
+
+    def _commons_domain(self, value, path):
+        C = self.g_curated
+        for i, d in enumerate(v.as_list(value)):
+            sub = path + (i,) if isinstance(value, list) else path
+            seg = self._segment(d, sub, "commons domain", from_label=True)
+            if seg is None:
+                continue
+            node = self.lib.commons_domain(seg)
+            self._emit(self.P, _P["commonsDomain"], node, C, sub)
+            if not self._shared(node):
+                continue
+            self._emit(node, A, _P["CommonsDomain"], C, sub)
+            self._emit(node, SKOS_SCHEME, self.s_commons, C, sub)
+            self._emit(node, SKOS_PREF, Literal(str(d)), C, sub)
+
+    def _search_hints(self, value, path):
+        for key, item in self._mapping(value, path).items():
+            sub = path + (key,)
+            if key == "primary_tension":
+                self._emit(self.P, _P["primaryTension"], v.text(item, sub, self._warn), None, sub)
+            elif key == "vector_keywords":
+                for i, kw in enumerate(v.as_list(item)):
+                    self._emit(self.P, _P["keyword"], v.text(kw, sub + (i,), self._warn), None, sub + (i,))
+            else:
+                self._unknown(key, sub)
+
+    def _assessment(self, value, path):
+        C = self.g_curated
+        node = self.lib.node(self.slug, "assessment")
+        self._emit(self.P, _P["assessment"], node, C, path)
+        self._emit(node, A, _P["CommonsAssessment"], C, path)
+        for key, item in self._mapping(value, path).items():
+            sub = path + (key,)
+            if key in _DIMENSION:
+                self._emit(node, _DIMENSION[key], v.decimal(item, sub, self._warn, low=0, high=5), C, sub)
+            elif key == "overall_score":
+                self._emit(node, _P["overallScore"], v.decimal(item, sub, self._warn, low=0, high=5), C, sub)
+            elif key == "vitality_reasoning":
+                self._emit(node, _P["vitalityReasoning"], v.text(item, sub, self._warn), C, sub)
+            else:
+                self._unknown(key, sub)
+
+    # -- lifecycle and the older dialect's classification -----------------------------------------
+
+    def _lifecycle(self, value, path):
+        C = self.g_curated
+        for key, item in self._mapping(value, path).items():
+            sub = path + (key,)
+            if key == "usage_stage":
+                self._emit(self.P, _P["usageStage"], self._concept("usage-stage", item, sub), C, sub)
+            elif key == "adoption_stage":
+                self._emit(self.P, _P["adoptionStage"], self._concept("adoption-stage", item, sub), C, sub)
+            elif key == "status":
+                self._emit(self.P, _P["status"], self._concept("status", item, sub), C, sub)
+            elif key == "version":
+                self._version(item, sub)
+            elif key == "confidence":
+                self._emit(self.P, _P["confidenceRating"], v.integer(item, sub, self._warn, low=1, high=3), C, sub)
+            else:
+                self._unknown(key, sub)
+
+    def _version(self, value, path):
+        self._emit(self.P, SCHEMA_VERSION, v.text(value, path, self._warn, lenient=True), None, path)
+
+    def _classification(self, value, path):
+        C = self.g_curated
+        for key, item in self._mapping(value, path).items():
+            sub = path + (key,)
+            if key == "universality":
+                self._emit(self.P, _P["universality"], v.text(item, sub, self._warn, lenient=True), C, sub)
+            elif key in ("category", "era", "origin"):
+                for i, x in enumerate(v.as_list(item)):
+                    p = sub + (i,) if isinstance(item, list) else sub
+                    self._emit(self.P, _P[key], v.text(x, p, self._warn), C, p)
+            elif key == "domain":
+                self._domain(item, sub, _P["domain"])
+            elif key == "status":
+                self._emit(self.P, _P["status"], self._concept("status", item, sub), C, sub)
+            elif key == "commons_alignment":
+                self._commons_alignment(item, sub)
+            elif key == "commons_domain":
+                self._commons_domain(item, sub)
+            else:
+                self._unknown(key, sub)
+
+    def _commons_alignment(self, value, path):
+        self._emit(self.P, _P["commonsAlignment"], v.decimal(value, path, self._warn, low=0, high=5),
+                   self.g_curated, path)
+
+    def _confidence_score(self, value, path):
+        self._emit(self.P, _P["confidenceScore"], v.decimal(value, path, self._warn, low=0, high=1),
+                   self.g_curated, path)
+
+    @staticmethod
+    def _dates(prop):
+        def handler(self, value, path):
+            self._emit(self.P, prop, v.temporal(value, path, self._warn), None, path)
+        return handler
+
+    @staticmethod
+    def _links(prop):
+        def handler(self, value, path):
+            self._emit(self.P, prop, v.iri(value, path, self._warn), None, path)
+        return handler
+
+    # -- provenance -------------------------------------------------------------------------------
+
+    def _contributors(self, value, path, *, prop=DC["contributor"]):
+        C = self.g_curated
+        for i, item in enumerate(v.as_list(value)):
+            sub = path + (i,)
+            name, role = item, None
+            if isinstance(item, dict):
+                name, role = item.get("name"), item.get("role")
+                for key in item:
+                    if key not in ("name", "role"):
+                        self._unknown(key, sub + (key,))
+            seg = self._segment(name, sub, "contributor name", from_label=True)
+            if seg is None:
+                continue
+            agent = self.lib.agent(seg)
+            if self._shared(agent):
+                self._emit(agent, A, PROV_AGENT, C, sub)
+                self._emit(agent, RDFS_LABEL, Literal(str(name)), C, sub)
+            if role is None or role == "author":
+                self._emit(self.P, DC["creator"] if role == "author" else prop, agent, C, sub)
+            else:
+                self._emit(self.P, prop, agent, C, sub)
+                self._warn("invalid-value", f"contributor role {role!r} has no mapping; recorded as contributor",
+                           sub + ("role",))
+
+    def _author(self, value, path):
+        self._contributors(value, path, prop=DC["creator"])
+
+    def _sources(self, value, path):
+        for i, item in enumerate(v.as_list(value)):
+            self._emit(self.P, DC["source"], v.text(item, path + (i,), self._warn), None, path + (i,))
+
+    def _license(self, value, path):
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            obj = v.iri(value, path, self._warn)
+        elif isinstance(value, str) and is_safe_segment(value):
+            obj = NamedNode(SPDX_LICENSE + value)
+        else:
+            self._warn("invalid-value", f"expected an SPDX license id or URL, found {v.describe(value)}", path)
+            obj = Literal(str(value)) if value is not None else None
+        self._emit(self.P, DC["license"], obj, None, path)
+
+    def _attribution(self, value, path):
+        self._emit(self.P, CC_ATTRIBUTION, v.text(value, path, self._warn), None, path)
+
+    def _provenance(self, value, path):
+        for key, item in self._mapping(value, path).items():
+            sub = path + (key,)
+            handler = {"contributors": Mapper._contributors, "license": Mapper._license,
+                       "attribution": Mapper._attribution, "sources": Mapper._sources}.get(key)
+            if handler is None:
+                self._unknown(key, sub)
+            else:
+                handler(self, item, sub)
+
+    # -- curated relationships ----------------------------------------------------------------------
+
+    def _relationships(self, value, path):
+        for kind, items in self._mapping(value, path).items():
+            sub = path + (kind,)
+            if kind not in _KIND:
+                self._unknown(kind, sub)
+                continue
+            self._relationship_list(kind, items, sub)
+
+    def _relationship_list(self, kind, items, path):
+        for i, item in enumerate(v.as_list(items)):
+            self._relationship(kind, item, path + (i,) if isinstance(items, list) else path)
+
+    def _fragment(self, base: str) -> str:
+        frag, n = base, 1
+        while frag in self.used_fragments:
+            n += 1
+            frag = f"{base}-{n}"
+        self.used_fragments.add(frag)
+        return frag
+
+    def _target(self, token, path) -> str | None:
+        if isinstance(token, str) and is_safe_segment(token):
+            if token.startswith("pat_"):
+                self.id_targets.add(token)
+            return token
+        self._warn("invalid-target", f"relationship target {v.describe(token)} is not a pattern slug or id; "
+                   "item not converted", path)
+        return None
+
+    def _relationship(self, kind, item, path):
+        C = self.g_curated
+        weight = description = None
+        if isinstance(item, dict):
+            token = item.get("slug", item.get("id"))
+            for key in item:
+                if key not in ("slug", "id", "weight", "description"):
+                    self._unknown(key, path + (key,))
+            if "slug" in item and "id" in item and item["slug"] != item["id"]:
+                self._warn("invalid-item", "item has both slug and id; the slug is used", path)
+            weight, description = item.get("weight"), item.get("description")
+        else:
+            token = item
+        token = self._target(token, path)
+        if token is None:
+            return
+        self.targets.append((kind, token))
+        target, prop = self.lib.pattern(token), _KIND[kind]
+        frag = self._fragment(f"rel-{kind}-{token}")
+        if frag != f"rel-{kind}-{token}":
+            self._warn("duplicate-item", f"{kind} lists {token!r} more than once", path)
+        node = self.lib.node(self.slug, frag)
+        self._emit(self.P, prop, target, C, path)
+        self._emit(self.P, _P["qualifiedRelationship"], node, C, path)
+        self._emit(node, A, _P["Relationship"], C, path)
+        self._emit(node, _P["target"], target, C, path)
+        self._emit(node, _P["relationshipKind"], prop, C, path)
+        self._emit(node, _P["weight"], v.decimal(weight, path + ("weight",), self._warn, low=0, high=1), C,
+                   path + ("weight",))
+        self._emit(node, DC["description"], v.text(description, path + ("description",), self._warn), C,
+                   path + ("description",))
+
+    @staticmethod
+    def _legacy_list(kind):
+        def handler(self, value, path):
+            self._relationship_list(kind, value, path)
+        return handler
+
+    # -- graph garden (machine-written) --------------------------------------------------------------
+
+    def _graph_garden(self, value, path):
+        for key, item in self._mapping(value, path).items():
+            sub = path + (key,)
+            if key == "last_pruned":
+                self._emit(self.P, _P["lastPruned"], v.temporal(item, sub, self._warn), None, sub)
+            elif key == "entities":
+                for i, e in enumerate(v.as_list(item)):
+                    self._entity(e, sub + (i,))
+            elif key == "communities":
+                for i, c in enumerate(v.as_list(item)):
+                    self._community(c, sub + (i,))
+            elif key == "inferred_links":
+                for i, link in enumerate(v.as_list(item)):
+                    self._inferred_link(link, sub + (i,))
+            else:
+                self._unknown(key, sub)
+
+    def _item(self, item, path, keys: tuple[str, ...], scalar_key: str) -> dict | None:
+        if isinstance(item, str):
+            return {scalar_key: item}
+        if not isinstance(item, dict):
+            self._warn("invalid-item", f"expected a mapping or text, found {v.describe(item)}; item not converted",
+                       path)
+            return None
+        for key in item:
+            if key not in keys:
+                self._unknown(key, path + (key,))
+        return item
+
+    def _entity(self, item, path):
+        G = self.g_garden
+        e = self._item(item, path, ("id", "type", "label", "relevance"), "label")
+        if e is None:
+            return
+        raw = e.get("id", e.get("label"))
+        seg = self._segment(raw, path + ("id",) if "id" in e else path, "entity id", from_label="id" not in e)
+        if seg is None:
+            return
+        entity = self.lib.entity(seg)
+        node = self.lib.node(self.slug, self._fragment(f"entity-{seg}"))
+        self._emit(self.P, _P["mentions"], entity, G, path)
+        self._emit(self.P, _P["entityMention"], node, G, path)
+        self._emit(node, A, _P["EntityMention"], G, path)
+        self._emit(node, _P["entity"], entity, G, path)
+        self._emit(node, _P["relevance"], v.decimal(e.get("relevance"), path + ("relevance",), self._warn,
+                                                      low=0, high=1), G, path + ("relevance",))
+        if not self._shared(entity):
+            return
+        self._emit(entity, A, _P["Entity"], G, path)
+        self._emit(entity, RDFS_LABEL, v.text(e.get("label"), path + ("label",), self._warn), G, path + ("label",))
+        if e.get("type") is not None:
+            self._emit(entity, _P["entityType"], self._concept("entity-type", e["type"], path + ("type",)), G,
+                       path + ("type",))
+        if isinstance(raw, str) and QID.fullmatch(raw):
+            self._emit(entity, OWL_SAMEAS, NamedNode(WIKIDATA_ENTITY + raw), G, path + ("id",))
+
+    def _community(self, item, path):
+        G = self.g_garden
+        c = self._item(item, path, ("id", "label", "source", "confidence"), "id")
+        if c is None:
+            return
+        seg = self._segment(c.get("id"), path + ("id",) if isinstance(item, dict) else path, "community id")
+        if seg is None:
+            return
+        community = self.lib.community(seg)
+        node = self.lib.node(self.slug, self._fragment(f"community-{seg}"))
+        self._emit(self.P, _P["memberOf"], community, G, path)
+        self._emit(self.P, _P["communityMembership"], node, G, path)
+        self._emit(node, A, _P["CommunityMembership"], G, path)
+        self._emit(node, _P["community"], community, G, path)
+        self._emit(node, _P["confidence"], v.decimal(c.get("confidence"), path + ("confidence",), self._warn,
+                                                       low=0, high=1), G, path + ("confidence",))
+        if c.get("source") is not None:
+            self._emit(node, _P["communitySource"], self._concept("community-source", c["source"],
+                                                                   path + ("source",)), G, path + ("source",))
+        if not self._shared(community):
+            return
+        self._emit(community, A, _P["Community"], G, path)
+        self._emit(community, SKOS_SCHEME, self.s_communities, G, path)
+        self._emit(community, SKOS_PREF, v.text(c.get("label"), path + ("label",), self._warn), G, path + ("label",))
+
+    def _inferred_link(self, item, path):
+        G = self.g_garden
+        link = self._item(item, path, ("target", "type", "confidence", "strength", "reason"), "target")
+        if link is None:
+            return
+        token = self._target(link.get("target"), path + ("target",))
+        if token is None:
+            return
+        kind = link.get("type")
+        kind_text = kind if isinstance(kind, str) and is_safe_segment(kind) else "untyped"
+        target = self.lib.pattern(token)
+        node = self.lib.node(self.slug, self._fragment(f"inferred-{kind_text}-{token}"))
+        self._emit(self.P, _P["inferredLink"], target, G, path)
+        self._emit(self.P, _P["qualifiedInferredLink"], node, G, path)
+        self._emit(node, A, _P["InferredLink"], G, path)
+        self._emit(node, _P["target"], target, G, path + ("target",))
+        self._emit(node, _P["kindName"], v.text(kind, path + ("type",), self._warn), G, path + ("type",))
+        if kind in _KIND:
+            self._emit(node, _P["relationshipKind"], _KIND[kind], G, path + ("type",))
+        key = "confidence" if "confidence" in link else "strength"
+        self._emit(node, _P["confidence"], v.decimal(link.get(key), path + (key,), self._warn, low=0, high=1), G,
+                   path + (key,))
+        self._emit(node, _P["reason"], v.text(link.get("reason"), path + ("reason",), self._warn), G,
+                   path + ("reason",))
+
+    # -- body -----------------------------------------------------------------------------------------
+
+    def _body(self, dialect: str) -> None:
+        C, P = self.g_curated, self.P
+        body = split_body(self.doc.body, canonical=dialect == "v7.1")
+        where = ("<body>",)
+        if body.preamble:
+            self._emit(P, _P["preamble"], Literal(body.preamble), C, where)
+        if body.rating_stars is not None:
+            self._emit(P, _P["ratingStars"], Literal(str(body.rating_stars), datatype=v.XSD_INTEGER), C, where)
+            self._emit(P, _P["ratingLabel"], Literal(body.rating_label) if body.rating_label else None, C, where)
+            self._emit(P, _P["ratingNote"], Literal(body.rating_note) if body.rating_note else None, C, where)
+        for section in body.sections:
+            if section.canonical:
+                self._emit(P, pkg(section.canonical), Literal(section.markdown), C, ("<body>", section.heading))
+                continue
+            node = self.lib.node(self.slug, self._fragment(f"section-{section.position}"))
+            self._emit(P, _P["section"], node, C, where)
+            self._emit(node, A, _P["Section"], C, where)
+            self._emit(node, _P["heading"], Literal(section.heading), C, where)
+            self._emit(node, _P["position"], Literal(str(section.position), datatype=v.XSD_INTEGER), C, where)
+            self._emit(node, _P["markdown"], Literal(section.markdown), C, where)
+
+
+_HANDLERS = {
+    "id": Mapper._id, "slug": Mapper._slug, "title": Mapper._title, "aliases": Mapper._aliases,
+    "summary": Mapper._summary, "context_labels": Mapper._context_labels, "ontology": Mapper._ontology,
+    "lifecycle": Mapper._lifecycle, "relationships": Mapper._relationships, "graph_garden": Mapper._graph_garden,
+    "contributors": Mapper._contributors, "sources": Mapper._sources, "license": Mapper._license,
+    "attribution": Mapper._attribution,
+    # the older dialect
+    "page_url": Mapper._links(SCHEMA_URL), "github_url": Mapper._links(_P["sourceDocument"]),
+    "repository": Mapper._links(_P["repository"]), "version": Mapper._version,
+    "created": Mapper._dates(DC["created"]), "modified": Mapper._dates(DC["modified"]),
+    "last_updated": Mapper._dates(_P["lastUpdated"]), "classification": Mapper._classification,
+    "confidence_score": Mapper._confidence_score, "provenance": Mapper._provenance,
+    "commons_domain": Mapper._commons_domain, "commons_alignment": Mapper._commons_alignment,
+    "author": Mapper._author,
+    **{kind: Mapper._legacy_list(kind) for kind in ("generalizes_from", "specializes_to", "enables", "requires",
+                                                    "related")},
+}
+assert set(_HANDLERS) == V71_KEYS | LEGACY_KEYS

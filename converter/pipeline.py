@@ -1,0 +1,319 @@
+"""Converting a whole library into a pyoxigraph store.
+
+Contract of :func:`load_library`: every discovered file is read and mapped (in
+worker processes when there are enough files), its triples bulk-loaded into the
+given store in bounded batches (memory stays flat whatever the library size),
+relationship targets written as ``pat_`` ids are rewritten to the slug IRI of the
+pattern with that id, and a VoID/DCAT description of the dataset is added. A file
+that fails is reported and skipped; the others still convert. The returned
+:class:`~.diagnostics.BuildReport` lists everything. :func:`write_store` wraps a
+fill in an atomic directory swap so a failed or interrupted build never leaves a
+half-written store where a good one was.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import sys
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from multiprocessing import get_context
+from pathlib import Path
+from typing import TypeVar
+
+from pyoxigraph import RdfFormat, Store, serialize
+
+from patternkg.converter.diagnostics import BuildReport, Diagnostic
+from patternkg.converter.mapper import Mapper
+from patternkg.converter.namespaces import Library
+from patternkg.converter.reader import DEFAULT_MAX_FILE_SIZE, ReadError, read_document
+from patternkg.converter.void import describe_dataset
+
+BATCH_BYTES = 16 * 1024 * 1024
+PARALLEL_THRESHOLD = 64  # fewer files than this are converted in-process
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path
+    display: str  # how diagnostics name it (as the user gave it)
+    relpath: str  # how the graph names it (relative to its source folder; stable across machines)
+
+
+@dataclass
+class FileResult:
+    display: str
+    ntriples: bytes = b""
+    triples: int = 0
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    slug: str | None = None
+    ident: str | None = None
+    dialect: str | None = None
+    targets: list[tuple[str, str]] = field(default_factory=list)
+    locations: dict | None = None
+    id_targets: set[str] = field(default_factory=set)
+
+
+def default_sources() -> list[Path]:
+    """The bundled seed library (``seeds/``)."""
+    return [Path(str(resources.files("patternkg.seeds")))]
+
+
+def discover(sources: Sequence[Path]) -> list[SourceFile]:
+    """Pattern files of *sources* (folders searched recursively for ``*.md``), in a stable order."""
+    found: list[SourceFile] = []
+    seen: set[Path] = set()
+    for source in sources or default_sources():
+        source = Path(source)
+        if source.is_dir():
+            files = sorted(p for p in source.rglob("*.md") if p.is_file())
+            items = [(p, p.relative_to(source).as_posix()) for p in files]
+        else:
+            items = [(source, source.name)]
+        for path, rel in items:
+            key = path.resolve()
+            if key not in seen:
+                seen.add(key)
+                found.append(SourceFile(path, str(path), rel))
+    return found
+
+
+# -- worker side -------------------------------------------------------------------------------
+
+_worker_mapper: Mapper | None = None
+_worker_max_size = DEFAULT_MAX_FILE_SIZE
+
+
+def _init_worker(base_iri: str, max_size: int, track: bool) -> None:
+    global _worker_mapper, _worker_max_size
+    _worker_mapper = Mapper(Library(base_iri), track=track)
+    _worker_max_size = max_size
+
+
+def _convert_one(source: SourceFile) -> FileResult:
+    try:
+        doc = read_document(source.path, display=source.display, relpath=source.relpath,
+                            max_size=_worker_max_size)
+        mapped = _worker_mapper.map(doc)
+    except ReadError as exc:
+        return FileResult(source.display, diagnostics=[exc.diagnostic])
+    return FileResult(
+        source.display,
+        serialize(mapped.triples, format=RdfFormat.N_TRIPLES),
+        len(mapped.triples),
+        mapped.diagnostics,
+        mapped.slug,
+        mapped.ident,
+        mapped.dialect,
+        mapped.targets,
+        mapped.locations if _worker_mapper.track else None,
+        mapped.id_targets,
+    )
+
+
+def _results(files: list[SourceFile], *, base_iri: str, max_size: int, jobs: int, track: bool) -> Iterable[FileResult]:
+    if jobs <= 1 or len(files) < PARALLEL_THRESHOLD:
+        _init_worker(base_iri, max_size, track)
+        yield from map(_convert_one, files)
+        return
+    ctx = get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    with ctx.Pool(jobs, initializer=_init_worker, initargs=(base_iri, max_size, track)) as pool:
+        yield from pool.imap(_convert_one, files, chunksize=8)
+
+
+# -- main side ------------------------------------------------------------------------------------
+
+class _Loader:
+    """Bulk-loads N-Triples batches on a background thread (pyoxigraph releases the GIL)."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="patternkg-loader", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (batch := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.store.bulk_load(batch, format=RdfFormat.N_TRIPLES)
+                except BaseException as exc:  # re-raised in close()
+                    self.error = exc
+
+    def put(self, batch: bytes) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(batch)
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
+@dataclass
+class Conversion:
+    """The outcome of :func:`load_library`: the report, and source locations when tracked."""
+
+    report: BuildReport
+    #: per file: {(subject IRI, predicate IRI): (field path, line)}; only with ``track=True``
+    locations: dict[str, dict] = field(default_factory=dict)
+    #: pattern slug -> files that define it
+    files_by_slug: dict[str, list[str]] = field(default_factory=dict)
+
+
+def load_library(
+    store: Store,
+    *,
+    sources: Sequence[Path] = (),
+    base_iri: str,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    jobs: int | None = None,
+    progress: bool = False,
+    track: bool = False,
+    issued: str | None = None,
+) -> Conversion:
+    started = time.perf_counter()
+    library = Library(base_iri)
+    files = discover(sources)
+    report = BuildReport(files=len(files))
+    conversion = Conversion(report)
+    files_by_slug: dict[str, list[str]] = defaultdict(list)
+    slug_by_id: dict[str, str] = {}
+    targets: list[tuple[str, str, str]] = []  # (source slug, kind, token)
+    id_targets: set[str] = set()
+    dialects: dict[str, int] = defaultdict(int)
+    bar = _progress(len(files), progress)
+    loader = _Loader(store)
+    batch: list[bytes] = []
+    size = 0
+    try:
+        for result in _results(files, base_iri=base_iri, max_size=max_file_size, jobs=jobs or os.cpu_count() or 1,
+                               track=track):
+            bar.update(1)
+            report.diagnostics.extend(result.diagnostics)
+            if result.slug is None:
+                continue
+            others = files_by_slug[result.slug]
+            if others:
+                report.diagnostics.append(Diagnostic(
+                    "warning", "duplicate-slug", result.display,
+                    f"slug {result.slug!r} is also the slug of {', '.join(others)}; both files describe one pattern",
+                    "slug"))
+            others.append(result.display)
+            if result.ident:
+                first = slug_by_id.setdefault(result.ident, result.slug)
+                if first != result.slug:
+                    report.diagnostics.append(Diagnostic(
+                        "warning", "duplicate-id", result.display,
+                        f"id {result.ident!r} is also the id of pattern {first!r}", "id"))
+            dialects[result.dialect] += 1
+            targets.extend((result.slug, kind, token) for kind, token in result.targets)
+            id_targets |= result.id_targets
+            if result.locations is not None:
+                conversion.locations[result.display] = result.locations
+            report.triples += result.triples
+            batch.append(result.ntriples)
+            size += len(result.ntriples)
+            if size >= BATCH_BYTES:
+                loader.put(b"".join(batch))
+                batch, size = [], 0
+        if batch:
+            loader.put(b"".join(batch))
+    finally:
+        bar.close()
+        loader.close()
+    _resolve_ids(store, library, slug_by_id, id_targets)
+    report.patterns = len(files_by_slug)
+    report.dialects = dict(dialects)
+    report.duplicate_patterns = {s: f for s, f in files_by_slug.items() if len(f) > 1}
+    unresolved: dict[str, set[str]] = defaultdict(set)
+    for source, _kind, token in targets:
+        if token not in files_by_slug and token not in slug_by_id:
+            unresolved[token].add(source)
+    report.unresolved_targets = {t: sorted(s) for t, s in unresolved.items()}
+    store.extend(describe_dataset(store, library, report, sources=sources or default_sources(), issued=issued))
+    report.triples = len(store)
+    report.quads = report.triples
+    report.seconds = time.perf_counter() - started
+    conversion.files_by_slug = dict(files_by_slug)
+    return conversion
+
+
+def _resolve_ids(store: Store, library: Library, slug_by_id: dict[str, str], tokens: set[str]) -> None:
+    """Rewrite targets named by a pattern's ``pat_`` id to the pattern's slug IRI."""
+    pairs = sorted((library.pattern(t), library.pattern(slug_by_id[t])) for t in tokens if t in slug_by_id)
+    for start in range(0, len(pairs), 5000):
+        chunk = pairs[start:start + 5000]
+        # Terms are pyoxigraph NamedNodes (validated); str() gives their N-Triples form.
+        values = " ".join(f"({old} {new})" for old, new in chunk)
+        store.update(f"DELETE {{ ?s ?p ?old }} INSERT {{ ?s ?p ?new }} "
+                     f"WHERE {{ VALUES (?old ?new) {{ {values} }} ?s ?p ?old }}")
+
+
+def _progress(total: int, enabled: bool):
+    if enabled and total and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        return tqdm(total=total, unit="file", desc="converting", file=sys.stderr, leave=False)
+    return _NoProgress()
+
+
+class _NoProgress:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+T = TypeVar("T")
+
+
+def write_store(directory: Path, fill: Callable[[Store], T]) -> T:
+    """Run *fill* on a new on-disk store and swap it into *directory* only on success.
+
+    The new store is written beside the target; an existing store is replaced by two
+    renames after the new one is complete and closed, and is left untouched when
+    *fill* raises (including KeyboardInterrupt). A swap interrupted between its two
+    renames is repaired on the next call.
+    """
+    directory = Path(directory)
+    parent = directory.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    _recover(directory)
+    partial = parent / f".{directory.name}.partial-{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        store = Store(str(partial))
+        try:
+            result = fill(store)
+            store.flush()
+            store.optimize()
+        finally:
+            del store
+        old = parent / f".{directory.name}.old-{os.getpid()}"
+        if directory.exists():
+            os.rename(directory, old)
+        os.rename(partial, directory)
+        shutil.rmtree(old, ignore_errors=True)
+        return result
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+
+
+def _recover(directory: Path) -> None:
+    if directory.exists():
+        return
+    for old in sorted(directory.parent.glob(f".{directory.name}.old-*")):
+        os.rename(old, directory)
+        return

@@ -1,0 +1,81 @@
+"""The VoID/DCAT description every dump carries (subject ``<BASE>dataset``).
+
+Contract: :func:`describe_dataset` computes counts from the store with SPARQL
+(so they describe exactly what was loaded) and returns triples to add. It is
+deterministic: no wall-clock time unless *issued* is given, and sources are
+named by folder or file name, never by absolute path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, Store, Triple
+
+from patternkg.converter.diagnostics import BuildReport
+from patternkg.converter.namespaces import DCAT, DCTERMS, ONTOLOGY_IRI, RDF, VOID, Library, pkg
+from patternkg.converter.values import XSD_DATETIME, XSD_INTEGER
+
+A = NamedNode(RDF + "type")
+
+
+def _v(local: str) -> NamedNode:
+    return NamedNode(VOID + local)
+
+
+def _count(store: Store, query: str) -> int:
+    for row in store.query(query):
+        return int(row[0].value)
+    return 0
+
+
+def _int(n: int) -> Literal:
+    return Literal(str(n), datatype=XSD_INTEGER)
+
+
+def describe_dataset(store: Store, library: Library, report: BuildReport, *, sources: Sequence[Path],
+                     issued: str | None = None) -> list[Quad]:
+    d = library.dataset
+    pattern_class = pkg("Pattern")
+    counts = {
+        "triples": len(store),
+        "subjects": _count(store, "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?p ?o }"),
+        "properties": _count(store, "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?s ?p ?o }"),
+        "classes": _count(store, "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { ?s a ?c }"),
+        "patterns": _count(store, f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a {pattern_class} }}"),
+    }
+    names = sorted({Path(s).name or str(s) for s in sources})
+    title = f"Pattern library: {', '.join(names)}"
+    out = [
+        Triple(d, A, _v("Dataset")),
+        Triple(d, A, NamedNode(DCAT + "Dataset")),
+        Triple(d, NamedNode(DCTERMS + "title"), Literal(title)),
+        Triple(d, NamedNode(DCTERMS + "description"),
+               Literal("Patterns converted to RDF by patternkg: curated relationships and machine-written "
+                       "graph-garden knowledge, told apart by vocabulary (see the patternkg ontology).")),
+        Triple(d, _v("triples"), _int(counts["triples"])),
+        Triple(d, _v("distinctSubjects"), _int(counts["subjects"])),
+        Triple(d, _v("properties"), _int(counts["properties"])),
+        Triple(d, _v("classes"), _int(counts["classes"])),
+        Triple(d, _v("entities"), _int(counts["patterns"])),
+        Triple(d, pkg("patternCount"), _int(counts["patterns"])),
+        Triple(d, pkg("sourceCount"), _int(report.files)),
+        Triple(d, _v("vocabulary"), NamedNode(ONTOLOGY_IRI)),
+        Triple(d, _v("uriSpace"), Literal(library.pattern_space)),
+    ]
+    partition = NamedNode(d.value + "#patterns")
+    out += [
+        Triple(d, _v("classPartition"), partition),
+        Triple(partition, _v("class"), pattern_class),
+        Triple(partition, _v("entities"), _int(counts["patterns"])),
+    ]
+    for name in names:
+        out.append(Triple(d, NamedNode(DCTERMS + "source"), Literal(name)))
+    for row in store.query("SELECT DISTINCT ?l WHERE { ?p <http://purl.org/dc/terms/license> ?l FILTER(isIRI(?l)) } "
+                           "ORDER BY ?l"):
+        out.append(Triple(d, NamedNode(DCTERMS + "license"), row[0]))
+    if issued:
+        out.append(Triple(d, NamedNode(DCTERMS + "issued"), Literal(issued, datatype=XSD_DATETIME)))
+    graph = DefaultGraph()
+    return [Quad(t.subject, t.predicate, t.object, graph) for t in out]

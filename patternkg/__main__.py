@@ -1,0 +1,3 @@
+from patternkg.cli import main
+
+main()

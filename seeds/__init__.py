@@ -1,0 +1,1 @@
+"""The default input: the seed pattern library shipped with patternkg."""

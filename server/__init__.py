@@ -1,0 +1,1 @@
+"""The SPARQL endpoint and linked-data server (Flask app factory in :mod:`.app`)."""

@@ -1,0 +1,1 @@
+"""SHACL shapes for pattern libraries (data files, loaded via importlib.resources)."""
