@@ -2,6 +2,142 @@
 
 from __future__ import annotations
 
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
 import click
 
-commands: list[click.Command] = []
+from patternkg.options import source_arguments
+
+from .config import ServerConfig
+
+
+@click.command("serve")
+@source_arguments
+@click.option(
+    "--store",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Serve this existing Oxigraph store (any, e.g. one written by `oxigraph load`) instead of building one.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=4, show_default=True,
+    help="Query worker processes: how many queries run at the same time.",
+)
+@click.option(
+    "--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+    help="Seconds a query may run; past it the query is stopped and gets 503.",
+)
+@click.option("--max-rows", type=click.IntRange(min=1), default=100_000, show_default=True,
+              help="Largest result (rows or triples); more is an error (422), never truncated.")
+@click.option("--memory-limit", type=click.IntRange(min=0), default=2048, show_default=True,
+              help="Address-space cap of each query worker in MiB (0: none).")
+@click.option("--max-request-size", type=click.IntRange(min=1), default=1 << 20, show_default=True,
+              help="Largest accepted request body in bytes (413 beyond).")
+@click.option("--cors-origin", "cors_origins", multiple=True, default=("*",), show_default=True,
+              help="Origin allowed to query from a browser (repeatable; '' disables CORS).")
+@click.option("--dumps-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for /dumps/ files (default: a temporary folder).")
+@click.option("--get", "get_path", metavar="PATH", default=None,
+              help="Print the response for PATH (e.g. '/sparql?query=...') and exit, without starting a server.")
+@click.option("--accept", default=None, help="Accept header sent with --get.")
+def serve(
+    sources: tuple[Path, ...],
+    base_iri: str,
+    max_file_size: int,
+    jobs: int | None,
+    store: Path | None,
+    host: str,
+    port: int,
+    workers: int,
+    timeout: float,
+    max_rows: int,
+    memory_limit: int,
+    max_request_size: int,
+    cors_origins: tuple[str, ...],
+    dumps_dir: Path | None,
+    get_path: str | None,
+    accept: str | None,
+) -> None:
+    """Serve a library (or any Oxigraph store) as a read-only SPARQL 1.1 endpoint with linked data.
+
+    With SOURCE (default: the bundled seeds) the library is converted into a
+    temporary store first; with --store an existing store is served as it is.
+    """
+    if store is not None and sources:
+        raise click.UsageError("give either SOURCE... or --store, not both")
+    with ExitStack() as stack:
+        if store is None:
+            store = _build(stack, sources, base_iri, max_file_size, jobs)
+        origins = tuple(o for o in cors_origins if o)
+        config = ServerConfig(
+            store=store,
+            base_iri=base_iri,
+            host=host,
+            port=port,
+            workers=workers,
+            timeout=timeout,
+            max_rows=max_rows,
+            memory_limit_mb=memory_limit or None,
+            max_request_bytes=max_request_size,
+            cors_origins=("*" if "*" in origins else origins) if origins else "",
+            dumps_dir=dumps_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patternkg-dumps-"))),
+        )
+        if get_path is not None:
+            sys.exit(_get(config, get_path, accept))
+        _run(config)
+
+
+def _build(stack: ExitStack, sources: tuple[Path, ...], base_iri: str, max_file_size: int, jobs: int | None) -> Path:
+    from patternkg.converter import api
+
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patternkg-store-")))
+    target = folder / "store"
+    kwargs = {"sources": list(sources), "store": target, "base_iri": base_iri, "jobs": jobs}
+    try:
+        report = api.build(**kwargs, max_file_size=max_file_size)  # type: ignore[call-arg]
+    except TypeError:
+        report = api.build(**kwargs)
+    for problem in getattr(report, "errors", ()):
+        click.echo(f"error: {problem}", err=True)
+    if not getattr(report, "ok", True):
+        raise click.ClickException("the library could not be converted; nothing to serve")
+    click.echo(f"built {getattr(report, 'patterns', '?')} patterns, {getattr(report, 'triples', '?')} triples", err=True)
+    return target
+
+
+def _get(config: ServerConfig, path: str, accept: str | None) -> int:
+    from .app import create_app
+
+    app = create_app(config, pool_size=1)
+    try:
+        headers = {"Accept": accept} if accept else {}
+        response = app.test_client().get(path, headers=headers)
+        sys.stdout.buffer.write(response.get_data())
+        if not response.get_data().endswith(b"\n"):
+            sys.stdout.buffer.write(b"\n")
+        sys.stdout.flush()
+        if response.status_code >= 400:
+            click.echo(f"{response.status}", err=True)
+            return 1
+        return 0
+    finally:
+        app.extensions["patternkg"].pool.close()
+
+
+def _run(config: ServerConfig) -> None:
+    from .wsgi import PatternkgServer
+
+    url = f"http://{config.host}:{config.port}/"
+
+    def ready(_server: object) -> None:
+        click.echo(f"patternkg: serving {config.store} at {url}  (SPARQL endpoint: {url}sparql)", err=False)
+        sys.stdout.flush()
+
+    PatternkgServer(config, on_ready=ready).run()
+
+
+commands: list[click.Command] = [serve]

@@ -1,0 +1,116 @@
+"""The Flask application factory.
+
+``create_app(config)`` wires the blueprints (SPARQL protocol, linked data,
+dumps, health) to one :class:`AppState` kept in ``app.extensions["patternkg"]``:
+the configuration and the :class:`~.pool.QueryPool` of worker processes. The app
+itself never opens the store; every store access goes through the pool, so it
+is safe to create the app before the WSGI server forks (workers are started
+lazily, per process).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, request
+
+from patternkg.converter.dumps import jsonld_context, library_prefixes
+
+from .config import ServerConfig
+from .errors import error_response, register_error_handlers
+from .pool import PoolSettings, QueryPool
+
+
+@dataclass
+class AppState:
+    config: ServerConfig
+    pool: QueryPool
+    dumps_dir: Path
+    prefixes: dict[str, str] = field(default_factory=dict)
+
+
+def _jsonld_context(config: ServerConfig) -> dict[str, Any] | None:
+    if config.jsonld_context_file is None:
+        return jsonld_context()
+    path = config.jsonld_context_file
+    document = json.loads(path.read_text(encoding="utf-8"))
+    context = document.get("@context", document) if isinstance(document, dict) else None
+    return context if isinstance(context, dict) else None
+
+
+def pool_settings(config: ServerConfig, size: int | None = None) -> PoolSettings:
+    """The pool settings implied by *config* (``size`` defaults to ``config.workers``)."""
+    prefixes = dict(config.prefixes or library_prefixes(config.base_iri))
+    return PoolSettings(
+        store=Path(config.store),
+        size=size if size is not None else config.workers,
+        timeout=config.timeout,
+        max_rows=config.max_rows,
+        memory_limit=config.memory_limit_mb << 20 if config.memory_limit_mb else None,
+        acquire_timeout=max(config.timeout, 5.0),
+        isolate_network=config.isolate_network,
+        base_iri=config.base_iri,
+        prefixes=prefixes,
+        jsonld_context=_jsonld_context(config),
+    )
+
+
+def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
+    """Build the app for *config*. ``pool_size`` overrides the number of worker
+    processes of this app's pool (the WSGI runner gives each server process its share)."""
+    from . import dumps, health, linkeddata, sparql
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
+    app.config["MAX_FORM_MEMORY_SIZE"] = config.max_request_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    settings = pool_settings(config, pool_size)
+    dumps_dir = Path(config.dumps_dir) if config.dumps_dir else Path(tempfile.mkdtemp(prefix="patternkg-dumps-"))
+    app.extensions["patternkg"] = AppState(
+        config=config, pool=QueryPool(settings), dumps_dir=dumps_dir, prefixes=settings.prefixes
+    )
+    register_error_handlers(app)
+
+    @app.before_request
+    def _limit_size() -> Response | None:
+        length = request.content_length
+        if length is not None and length > config.max_request_bytes:
+            return error_response(
+                413, "request-too-large", f"the request body is larger than {config.max_request_bytes} bytes"
+            )
+        return None
+
+    if config.cors_origins:
+        _enable_cors(app, config.cors_origins)
+
+    app.register_blueprint(sparql.bp)
+    app.register_blueprint(linkeddata.make_blueprint(config))
+    app.register_blueprint(dumps.bp)
+    app.register_blueprint(health.bp)
+    return app
+
+
+def _enable_cors(app: Flask, origins: str | tuple[str, ...]) -> None:
+    """CORS for the query endpoint and the read-only data routes (GET/POST, preflight)."""
+    from flask_cors import CORS
+
+    allowed = origins if isinstance(origins, str) else list(origins)
+    CORS(
+        app,
+        resources={r"/sparql": {}, r"/void": {}, r"/dumps/*": {}, r"/pattern/*": {}},
+        origins=allowed,
+        methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Content-Type", "Accept"],
+        max_age=86400,
+    )
+
+
+def shares(workers: int, processes: int) -> list[int]:
+    """Split *workers* query workers over *processes* server processes (all at least 1)."""
+    base = max(1, math.ceil(workers / max(1, processes)))
+    return [base] * max(1, processes)

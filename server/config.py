@@ -1,0 +1,46 @@
+"""Configuration of the server: one frozen dataclass, built by the CLI (or a test).
+
+Config flows one way: ``patternkg serve`` -> :class:`ServerConfig` ->
+:func:`patternkg.server.app.create_app`. Nothing here reads the working
+directory or the environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from patternkg.converter.namespaces import DEFAULT_BASE_IRI, ONTOLOGY_IRI
+
+ONTOLOGY_FILE = Path(__file__).resolve().parent.parent / "ontology" / "patternkg.ttl"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    store: Path
+    """An Oxigraph store directory (opened read-only by the query workers)."""
+    base_iri: str = DEFAULT_BASE_IRI
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 4
+    """Query worker processes: how many queries run at the same time."""
+    timeout: float = 30.0
+    """Seconds a query may run before its worker is killed (503)."""
+    max_rows: int = 100_000
+    """Most result rows (or triples) a query may return; more is an error (422)."""
+    memory_limit_mb: int | None = 2048
+    """Address-space cap of each query worker (None: no cap)."""
+    max_request_bytes: int = 1 << 20
+    """Largest accepted request body (413 beyond)."""
+    cors_origins: str | tuple[str, ...] = "*"
+    """Origins allowed to call /sparql from a browser ('' disables CORS)."""
+    dumps_dir: Path | None = None
+    """Where dumps are written on first request (None: a fresh temporary folder)."""
+    ontology_file: Path = ONTOLOGY_FILE
+    ontology_iri: str = ONTOLOGY_IRI
+    isolate_network: bool = True
+    """Try to put query workers in a network namespace of their own (defence in depth)."""
+    prefixes: dict[str, str] = field(default_factory=dict)
+    """Prefixes for Turtle output (default: the project's)."""
+    jsonld_context_file: Path | None = None
+    """JSON-LD context for compaction (default: ontology/context.jsonld when present)."""

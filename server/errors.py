@@ -1,0 +1,53 @@
+"""JSON error bodies for every failure, and the mapping from exceptions to statuses.
+
+Every error the server sends has the body
+``{"error": <code>, "message": <text>, "status": <int>}`` with
+``Content-Type: application/json``.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from .guard import RequestRefused
+from .pool import QueryError
+
+#: HTTP status for each :class:`~.pool.QueryError` kind.
+QUERY_ERROR_STATUS: dict[str, int] = {
+    "syntax": 400,
+    "evaluation": 400,
+    "rows": 422,
+    "timeout": 503,
+    "busy": 503,
+    "memory": 503,
+    "worker-crashed": 503,
+    "startup": 503,
+}
+
+
+def error_response(status: int, error: str, message: str) -> Response:
+    response = jsonify({"error": error, "message": message, "status": status})
+    response.status_code = status
+    if error == "busy":
+        response.headers["Retry-After"] = "1"
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        name = (exc.name or "error").lower().replace(" ", "-")
+        response = error_response(exc.code or 500, name, exc.description or name)
+        for key, value in exc.get_headers():
+            if key.lower() not in ("content-type", "content-length"):
+                response.headers[key] = value
+        return response
+
+    @app.errorhandler(RequestRefused)
+    def _refused(exc: RequestRefused) -> Response:
+        return error_response(exc.status, exc.error, str(exc))
+
+    @app.errorhandler(QueryError)
+    def _query(exc: QueryError) -> Response:
+        return error_response(QUERY_ERROR_STATUS.get(exc.kind, 500), exc.kind, exc.message)

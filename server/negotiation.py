@@ -1,0 +1,149 @@
+"""HTTP content negotiation: constant format tables and an ``Accept`` parser with q-values.
+
+Contract:
+
+- :func:`parse_accept` turns an ``Accept`` header into media ranges; malformed
+  entries are skipped, a missing or empty header means ``*/*``.
+- :func:`choose` picks, among the server's *offers* (in order of server
+  preference), the one with the highest q-value; each offer gets the q-value of
+  the most specific range that matches it (``type/subtype`` > ``type/*`` > ``*/*``,
+  as RFC 9110 section 12.5.1 says). Ties go to the earlier offer. ``None`` means
+  nothing is acceptable (the caller answers 406).
+- The tables map media types to pyoxigraph formats; the first entry of each
+  table is the default sent when the client does not say what it wants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+__all__ = [
+    "MediaRange",
+    "Offer",
+    "RESULTS_OFFERS",
+    "GRAPH_OFFERS",
+    "PAGE_OFFERS",
+    "parse_accept",
+    "choose",
+]
+
+
+class MediaRange(NamedTuple):
+    type: str
+    subtype: str
+    q: float
+
+    @property
+    def specificity(self) -> int:
+        if self.type == "*":
+            return 0
+        if self.subtype == "*":
+            return 1
+        return 2
+
+    def matches(self, media_type: str) -> bool:
+        main, _, sub = media_type.partition("/")
+        return (self.type == "*" or self.type == main) and (self.subtype == "*" or self.subtype == sub)
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A representation the server can produce: its media type and a format key.
+
+    ``format`` names the pyoxigraph format (``QueryResultsFormat``/``RdfFormat``
+    attribute) or a special renderer (``html``); ``content_type`` is the exact
+    ``Content-Type`` header sent.
+    """
+
+    media_type: str
+    format: str
+    content_type: str
+
+
+def _offer(media_type: str, fmt: str, charset: bool = True) -> Offer:
+    return Offer(media_type, fmt, f"{media_type}; charset=utf-8" if charset else media_type)
+
+
+#: SELECT and ASK results; the first is the default.
+RESULTS_OFFERS: tuple[Offer, ...] = (
+    _offer("application/sparql-results+json", "JSON"),
+    _offer("application/sparql-results+xml", "XML"),
+    _offer("text/csv", "CSV"),
+    _offer("text/tab-separated-values", "TSV"),
+    _offer("application/json", "JSON"),
+    _offer("application/xml", "XML"),
+    _offer("text/xml", "XML"),
+)
+
+#: CONSTRUCT and DESCRIBE results (and RDF documents); the first is the default.
+GRAPH_OFFERS: tuple[Offer, ...] = (
+    _offer("text/turtle", "TURTLE"),
+    _offer("application/ld+json", "JSON_LD"),
+    _offer("application/n-triples", "N_TRIPLES"),
+    _offer("application/n-quads", "N_QUADS"),
+    _offer("application/rdf+xml", "RDF_XML"),
+    _offer("application/trig", "TRIG"),
+    _offer("application/json", "JSON_LD"),
+    _offer("text/plain", "N_TRIPLES"),
+)
+
+#: Linked-data pages: RDF first (so ``*/*`` gets Turtle), HTML for browsers,
+#: which list ``text/html`` with a higher q-value than ``*/*``.
+PAGE_OFFERS: tuple[Offer, ...] = (
+    _offer("text/turtle", "TURTLE"),
+    _offer("application/ld+json", "JSON_LD"),
+    _offer("application/n-triples", "N_TRIPLES"),
+    _offer("text/html", "html"),
+    _offer("application/xhtml+xml", "html"),
+    _offer("application/json", "JSON_LD"),
+)
+
+
+def parse_accept(header: str | None) -> list[MediaRange]:
+    """The media ranges of an ``Accept`` header (``*/*`` when absent or empty)."""
+    if header is None or not header.strip():
+        return [MediaRange("*", "*", 1.0)]
+    ranges: list[MediaRange] = []
+    for part in header.split(","):
+        fields = [f.strip() for f in part.split(";")]
+        media = fields[0].lower()
+        if media == "*":  # some old clients send a bare "*"
+            media = "*/*"
+        main, slash, sub = media.partition("/")
+        if not slash or not main or not sub or (main == "*" and sub != "*"):
+            continue
+        q = 1.0
+        for param in fields[1:]:
+            name, eq, value = param.partition("=")
+            if eq and name.strip().lower() == "q":
+                try:
+                    q = float(value.strip())
+                except ValueError:
+                    q = -1.0
+                break
+        if not 0.0 <= q <= 1.0:
+            continue
+        ranges.append(MediaRange(main, sub, q))
+    return ranges
+
+
+def quality(ranges: list[MediaRange], media_type: str) -> float:
+    """The q-value the client gives *media_type* (0 when no range matches)."""
+    best: MediaRange | None = None
+    for r in ranges:
+        if r.matches(media_type) and (best is None or r.specificity > best.specificity):
+            best = r
+    return best.q if best is not None else 0.0
+
+
+def choose(header: str | None, offers: tuple[Offer, ...] | list[Offer]) -> Offer | None:
+    """The preferred acceptable offer for an ``Accept`` header, or ``None`` (406)."""
+    ranges = parse_accept(header)
+    best: Offer | None = None
+    best_q = 0.0
+    for offer in offers:
+        q = quality(ranges, offer.media_type)
+        if q > best_q:
+            best, best_q = offer, q
+    return best

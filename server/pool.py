@@ -1,0 +1,220 @@
+"""A pool of long-lived query worker processes with a real, kill-able timeout.
+
+pyoxigraph has no query timeout and a thread cannot be stopped, so every store
+access runs in a child process (:mod:`.worker`) that holds ``Store.read_only``.
+A process serves one request at a time; the pool hands idle processes to
+request threads. When a request runs past its time limit the parent kills that
+process (SIGKILL) and starts a replacement, and the caller gets
+:class:`QueryTimeout`; other processes keep serving other clients. No process is
+started per query: only at pool start and after a kill or crash.
+
+The pool belongs to the process that started it (checked by pid), so an app
+created before ``fork`` starts fresh children in each forked server worker.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+
+__all__ = ["PoolSettings", "QueryPool", "QueryError", "QueryTimeout", "PoolBusy", "WorkerCrashed"]
+
+
+class QueryError(Exception):
+    """A query failed; ``kind`` is a short machine-readable code (``syntax``, ``rows``, ...)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+class QueryTimeout(QueryError):
+    def __init__(self, seconds: float) -> None:
+        super().__init__("timeout", f"the query did not finish within {seconds:g} s and was stopped")
+
+
+class PoolBusy(QueryError):
+    def __init__(self) -> None:
+        super().__init__("busy", "all query workers are busy; try again shortly")
+
+
+class WorkerCrashed(QueryError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            "worker-crashed",
+            "the query worker stopped while running the query (most likely it exceeded the "
+            f"memory limit); it has been replaced. {detail}".strip(),
+        )
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    store: Path
+    size: int = 2
+    timeout: float = 30.0
+    max_rows: int = 100_000
+    memory_limit: int | None = 2 << 30
+    """Address-space cap of each worker in bytes (None: no cap)."""
+    acquire_timeout: float = 30.0
+    startup_timeout: float = 60.0
+    isolate_network: bool = True
+    base_iri: str = ""
+    prefixes: dict[str, str] = field(default_factory=dict)
+    jsonld_context: dict[str, Any] | None = None
+
+
+class _Executor:
+    """One worker process and its two pipe ends (parent side)."""
+
+    def __init__(self, settings: PoolSettings) -> None:
+        child_in, parent_out = os.pipe()
+        parent_in, child_out = os.pipe()
+        config = {
+            "store": str(settings.store),
+            "base_iri": settings.base_iri,
+            "max_rows": settings.max_rows,
+            "memory_limit": settings.memory_limit,
+            "prefixes": settings.prefixes,
+            "jsonld_context": settings.jsonld_context,
+            "isolate_network": settings.isolate_network,
+        }
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-P", str(WORKER_SCRIPT), str(child_in), str(child_out), json.dumps(config)],
+                pass_fds=(child_in, child_out),
+                stdin=subprocess.DEVNULL,
+                close_fds=True,
+            )
+        finally:
+            os.close(child_in)
+            os.close(child_out)
+        self.send = Connection(parent_out, readable=False)
+        self.recv = Connection(parent_in, writable=False)
+        self.info: dict[str, Any] | None = None
+        self.startup_timeout = settings.startup_timeout
+
+    def wait_ready(self) -> None:
+        if self.info is not None:
+            return
+        if not self.recv.poll(self.startup_timeout):
+            raise QueryError("startup", "the query worker did not start in time")
+        try:
+            message = self.recv.recv()
+        except (EOFError, OSError) as exc:
+            raise QueryError("startup", f"the query worker failed to start: {exc}") from None
+        if message[0] != "ready":
+            raise QueryError("startup", f"the query worker could not open the store: {message[1]}")
+        self.info = message[1]
+
+    def call(self, op: str, args: dict[str, Any], timeout: float) -> Any:
+        self.send.send((op, args))
+        if not self.recv.poll(timeout):
+            raise QueryTimeout(timeout)
+        reply = self.recv.recv()
+        if reply[0] == "ok":
+            return reply[1]
+        raise QueryError(reply[1], reply[2])
+
+    def kill(self) -> None:
+        try:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        for conn in (self.send, self.recv):
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+
+class QueryPool:
+    """Hands requests to idle workers; see the module docstring for the contract."""
+
+    def __init__(self, settings: PoolSettings) -> None:
+        self.settings = settings
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+        self._idle: queue.LifoQueue[_Executor] = queue.LifoQueue()
+        self._all: set[_Executor] = set()
+        self.network_isolated: bool | None = None
+
+    def start(self) -> None:
+        """Start the workers (idempotent per process); they open the store in parallel."""
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._idle = queue.LifoQueue()
+            self._all = set()
+            for _ in range(self.settings.size):
+                self._add()
+            self._pid = os.getpid()
+            atexit.register(self.close)
+
+    def _add(self) -> None:
+        executor = _Executor(self.settings)
+        self._all.add(executor)
+        self._idle.put(executor)
+
+    def _replace(self, executor: _Executor) -> None:
+        executor.kill()
+        with self._lock:
+            self._all.discard(executor)
+            if self._pid == os.getpid():
+                self._add()
+
+    def run(self, op: str, timeout: float | None = None, **args: Any) -> Any:
+        """Run *op* in a worker; raises :class:`QueryError` (or a subclass) on failure."""
+        self.start()
+        try:
+            executor = self._idle.get(timeout=self.settings.acquire_timeout)
+        except queue.Empty:
+            raise PoolBusy() from None
+        limit = self.settings.timeout if timeout is None else timeout
+        try:
+            executor.wait_ready()
+            if self.network_isolated is None and executor.info is not None:
+                self.network_isolated = bool(executor.info.get("network_isolated"))
+            result = executor.call(op, args, limit)
+        except QueryTimeout:
+            self._replace(executor)
+            raise
+        except QueryError as exc:
+            if exc.kind == "startup":
+                self._replace(executor)
+            else:
+                self._idle.put(executor)
+            raise
+        except (EOFError, OSError, ValueError) as exc:
+            code = executor.proc.poll()
+            self._replace(executor)
+            raise WorkerCrashed(f"(exit status {code})" if code is not None else "") from exc
+        self._idle.put(executor)
+        return result
+
+    @property
+    def alive(self) -> int:
+        return sum(1 for e in list(self._all) if e.proc.poll() is None)
+
+    def close(self) -> None:
+        """Kill every worker of this process (the pool restarts on next use)."""
+        with self._lock:
+            if self._pid != os.getpid():
+                return
+            for executor in list(self._all):
+                executor.kill()
+            self._all.clear()
+            self._idle = queue.LifoQueue()
+            self._pid = None

@@ -1,0 +1,137 @@
+"""The SPARQL 1.1 Protocol blueprint: ``/sparql`` (query only) and ``/update`` (refused).
+
+Contract (SPARQL 1.1 Protocol, section 2.1):
+
+- query via GET ``?query=``, POST ``application/x-www-form-urlencoded`` (``query=``
+  in the body) or POST ``application/sparql-query`` (the body is the query); the
+  dataset via ``default-graph-uri``/``named-graph-uri`` (URL parameters, or body
+  parameters for the form POST). Without them the default graph is the union of
+  all graphs of the store and every named graph is available;
+- the answer format is negotiated from ``Accept`` (:mod:`.negotiation`): 406 when
+  nothing acceptable; a GET without ``query`` returns the service description;
+- refused before anything runs: updates (403, by ``update=``, by the
+  ``application/sparql-update`` content type, by the query form, or at
+  ``/update``), ``SERVICE`` (400, :mod:`.guard`), several ``query`` values
+  (400), other content types (415), bodies larger than the limit (413);
+- failures while running: syntax error 400 with the parser's message, too many
+  rows 422, time limit or memory 503 -- never a truncated 200.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+from pyoxigraph import NamedNode
+
+from .errors import error_response
+from .guard import UpdateRefused, inspect_query
+from .negotiation import GRAPH_OFFERS, RESULTS_OFFERS, Offer, choose
+from .pool import QueryPool
+from .service_description import service_description
+
+bp = Blueprint("sparql", __name__)
+
+_READ_ONLY = "this endpoint is read-only: SPARQL Update is not accepted"
+
+
+def pool() -> QueryPool:
+    return current_app.extensions["patternkg"].pool
+
+
+def _graph_list(values: list[str], name: str) -> list[str] | None:
+    for value in values:
+        try:
+            NamedNode(value)
+        except ValueError:
+            raise _BadRequest(f"{name} is not a valid absolute IRI: {value!r}") from None
+    return values
+
+
+class _BadRequest(Exception):
+    pass
+
+
+@bp.route("/update", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
+def update() -> Response:
+    raise UpdateRefused(_READ_ONLY)
+
+
+@bp.route("/sparql", methods=["GET", "POST"])
+def sparql() -> Response:
+    if request.method == "GET":
+        params = request.args
+    else:
+        mimetype = request.mimetype
+        if mimetype == "application/sparql-update":
+            raise UpdateRefused(_READ_ONLY)
+        if mimetype == "application/x-www-form-urlencoded":
+            params = request.form
+        elif mimetype == "application/sparql-query":
+            params = request.args
+        else:
+            return error_response(
+                415,
+                "unsupported-media-type",
+                "POST a query as application/sparql-query or application/x-www-form-urlencoded",
+            )
+    if "update" in params or "update" in request.args:
+        raise UpdateRefused(_READ_ONLY)
+    if request.method == "POST" and request.mimetype == "application/sparql-query":
+        try:
+            queries = [request.get_data().decode("utf-8")]
+        except UnicodeDecodeError:
+            return error_response(400, "bad-request", "the query must be UTF-8")
+        if "query" in request.args:
+            return error_response(400, "bad-request", "send the query either in the body or in the URL")
+    else:
+        queries = params.getlist("query")
+    try:
+        default = _graph_list(params.getlist("default-graph-uri"), "default-graph-uri")
+        named = _graph_list(params.getlist("named-graph-uri"), "named-graph-uri")
+    except _BadRequest as exc:
+        return error_response(400, "bad-request", str(exc))
+    if not queries:
+        if request.method == "GET":
+            return service_description()
+        return error_response(400, "bad-request", "no query given (expected a 'query' parameter)")
+    if len(queries) > 1:
+        return error_response(400, "bad-request", "exactly one 'query' parameter is allowed")
+    return execute(queries[0], default or None, named or None)
+
+
+def execute(query: str, default_graph: list[str] | None, named_graphs: list[str] | None) -> Response:
+    """Check, negotiate, run and answer one query (see the module docstring)."""
+    if not query.strip():
+        return error_response(400, "bad-request", "the query is empty")
+    info = inspect_query(query)
+    accept = request.headers.get("Accept")
+    results_offer = choose(accept, RESULTS_OFFERS)
+    graph_offer = choose(accept, GRAPH_OFFERS)
+    wanted: Offer | None
+    if info.form in ("SELECT", "ASK"):
+        wanted = results_offer
+    elif info.form in ("CONSTRUCT", "DESCRIBE"):
+        wanted = graph_offer
+    else:
+        wanted = results_offer or graph_offer
+    if wanted is None:
+        kinds = RESULTS_OFFERS if info.form in ("SELECT", "ASK") else GRAPH_OFFERS
+        return error_response(
+            406,
+            "not-acceptable",
+            "no acceptable format; this query can be answered as: "
+            + ", ".join(dict.fromkeys(o.media_type for o in kinds)),
+        )
+    results_offer = results_offer or RESULTS_OFFERS[0]
+    graph_offer = graph_offer or GRAPH_OFFERS[0]
+    kind, body = pool().run(
+        "query",
+        query=query,
+        results_format=results_offer.format,
+        graph_format=graph_offer.format,
+        default_graph=default_graph,
+        named_graphs=named_graphs,
+    )
+    offer = results_offer if kind == "results" else graph_offer
+    response = Response(body, status=200, content_type=offer.content_type)
+    response.headers["Vary"] = "Accept"
+    return response

@@ -1,0 +1,246 @@
+"""The query worker: a long-lived child process that owns one read-only store.
+
+Started by :class:`patternkg.server.pool.QueryPool` as
+``python -P .../server/worker.py FD_IN FD_OUT CONFIG_JSON`` (by path, so that it
+imports nothing but the standard library and pyoxigraph: a fast start). It talks over two
+pipes with :class:`multiprocessing.connection.Connection` (pickled tuples):
+
+- it first sends ``("ready", info)`` once the store is open (or ``("fatal", msg)``);
+- then, for each request ``(op, args)``, exactly one reply ``("ok", body_bytes)``
+  or ``("error", kind, message)``.
+
+Limits enforced here: an address-space cap (``RLIMIT_AS``; a query that needs
+more fails and the worker answers ``memory`` or dies, and the pool replaces it)
+and a row cap (an error, never a truncated result). Results are serialised by
+pyoxigraph's Rust serialisers. The time limit is enforced by the parent, which
+kills this process. The worker also exits when its parent goes away.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import signal
+import sys
+import threading
+import time
+from itertools import islice
+from multiprocessing.connection import Connection
+from typing import Any
+
+import pyoxigraph as ox
+
+CLONE_NEWNET = 0x40000000
+CLONE_NEWUSER = 0x10000000
+
+
+class RowLimitExceeded(Exception):
+    pass
+
+
+class _CountingWriter:
+    """A binary sink for TSV results that raises once more than *limit* rows were written."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.lines = 0
+        self.exceeded = False
+        self.chunks: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.lines += data.count(b"\n")
+        # the first line is the header; TSV escapes newlines inside terms
+        if self.lines - 1 > self.limit:
+            self.exceeded = True
+            raise RowLimitExceeded
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def isolate_network() -> bool:
+    """Best effort: move this process into a fresh network namespace (no route anywhere).
+
+    Defence in depth behind the lexical SERVICE check; needs privileges or
+    unprivileged user namespaces. Returns whether it worked.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        for flags in (CLONE_NEWNET, CLONE_NEWUSER | CLONE_NEWNET):
+            if libc.unshare(flags) == 0:
+                return True
+    except (OSError, AttributeError):
+        pass
+    return False
+
+
+def _compactor(prefixes: dict[str, str]) -> Any:
+    """The converter's JSON-LD compactor when the package is importable, else None."""
+    try:
+        from patternkg.converter.dumps import JsonLdCompactor
+    except ImportError:
+        return None
+    return JsonLdCompactor(prefixes)
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
+class Worker:
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.store_path: str = config["store"]
+        self.max_rows: int = int(config["max_rows"])
+        self.prefixes: dict[str, str] = config.get("prefixes", {})
+        self.context: dict[str, Any] | None = config.get("jsonld_context")
+        self.base_iri: str = config.get("base_iri", "")
+        self.compactor = _compactor(self.prefixes)
+        self.store = ox.Store.read_only(self.store_path)
+
+    # -- operations ---------------------------------------------------------------
+
+    def op_query(
+        self,
+        query: str,
+        results_format: str,
+        graph_format: str,
+        default_graph: list[str] | None = None,
+        named_graphs: list[str] | None = None,
+    ) -> tuple[str, bytes]:
+        kwargs: dict[str, Any] = {}
+        if default_graph is None and named_graphs is None:
+            kwargs["use_default_graph_as_union"] = True
+        else:
+            kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graph or ()]
+            kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs or ()]
+        result = self.store.query(query, **kwargs)
+        if isinstance(result, ox.QueryBoolean):
+            return "results", result.serialize(format=getattr(ox.QueryResultsFormat, results_format))
+        if isinstance(result, ox.QuerySolutions):
+            return "results", self._solutions(result, results_format)
+        return "graph", self._triples(result, graph_format)
+
+    def _solutions(self, result: ox.QuerySolutions, fmt: str) -> bytes:
+        sink = _CountingWriter(self.max_rows)
+        try:
+            result.serialize(sink, format=ox.QueryResultsFormat.TSV)
+        except Exception:
+            if sink.exceeded:
+                raise RowLimitExceeded from None
+            raise
+        tsv = b"".join(sink.chunks)
+        if fmt == "TSV":
+            return tsv
+        parsed = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
+        return parsed.serialize(format=getattr(ox.QueryResultsFormat, fmt))
+
+    def _triples(self, result: Any, fmt: str) -> bytes:
+        triples = list(islice(result, self.max_rows + 1))
+        if len(triples) > self.max_rows:
+            raise RowLimitExceeded
+        triples = list(dict.fromkeys(triples))  # a CONSTRUCT result is a set
+        return self.serialize(triples, fmt)
+
+    def serialize(self, triples: list[Any], fmt: str) -> bytes:
+        if fmt == "JSON_LD":
+            return self._jsonld(triples)
+        rdf_format = getattr(ox.RdfFormat, fmt)
+        if fmt in ("TURTLE", "TRIG"):
+            return ox.serialize(triples, format=rdf_format, prefixes=self.prefixes)
+        return ox.serialize(triples, format=rdf_format)
+
+    def _jsonld(self, triples: list[Any]) -> bytes:
+        if self.compactor is not None:  # the converter's compaction with the project context
+            scratch = ox.Store()
+            scratch.extend(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
+            doc = {"@context": self.compactor.context, "@graph": list(self.compactor.nodes(scratch))}
+            return json.dumps(doc, ensure_ascii=False).encode()
+        graph = json.loads(ox.serialize(triples, format=ox.RdfFormat.JSON_LD) or b"[]")
+        context = self.context if self.context is not None else dict(self.prefixes)
+        try:
+            from pyld import jsonld  # optional: true compaction when available
+
+            doc = jsonld.compact(graph, {"@context": context})
+        except ImportError:
+            doc = {"@context": context, "@graph": graph}
+        return json.dumps(doc, ensure_ascii=False).encode()
+
+    def op_dump(self, fmt: str, output: str) -> bytes:
+        """Write the whole store to *output* (via the converter's export when present)."""
+        try:
+            from patternkg.converter.api import export  # type: ignore[attr-defined]
+        except ImportError:
+            export = None
+        if export is not None:
+            export(store=self.store, format=fmt, output=output, base_iri=self.base_iri)
+            return b""
+        if fmt == "nquads":
+            self.store.dump(output, format=ox.RdfFormat.N_QUADS)
+        elif fmt == "trig":
+            self.store.dump(output, format=ox.RdfFormat.TRIG, prefixes=self.prefixes)
+        elif fmt == "turtle":
+            triples = [q.triple for q in self.store]
+            with open(output, "wb") as f:
+                f.write(self.serialize(list(dict.fromkeys(triples)), "TURTLE"))
+        elif fmt == "jsonld":
+            with open(output, "wb") as f:
+                f.write(self._jsonld([q.triple for q in self.store]))
+        else:
+            raise ValueError(f"unknown dump format {fmt!r}")
+        return b""
+
+    def op_ping(self) -> bytes:
+        return b"pong"
+
+    def op_sleep(self, seconds: float) -> bytes:  # used by tests of the timeout machinery
+        time.sleep(seconds)
+        return b""
+
+
+def main(argv: list[str]) -> int:
+    fd_in, fd_out, raw = int(argv[1]), int(argv[2]), argv[3]
+    config = json.loads(raw)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    conn_in = Connection(fd_in, writable=False)
+    conn_out = Connection(fd_out, readable=False)
+    isolated = isolate_network() if config.get("isolate_network", True) else False
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    try:
+        worker = Worker(config)
+        memory = config.get("memory_limit")
+        if memory:
+            resource.setrlimit(resource.RLIMIT_AS, (int(memory), int(memory)))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent verbatim
+        conn_out.send(("fatal", f"{type(exc).__name__}: {exc}"))
+        return 1
+    conn_out.send(("ready", {"pid": os.getpid(), "network_isolated": isolated}))
+    while True:
+        try:
+            op, args = conn_in.recv()
+        except (EOFError, OSError):
+            return 0
+        try:
+            reply: tuple[Any, ...] = ("ok", getattr(worker, "op_" + op)(**args))
+        except SyntaxError as exc:
+            reply = ("error", "syntax", str(exc))
+        except RowLimitExceeded:
+            reply = ("error", "rows", f"the result has more than {worker.max_rows} rows")
+        except MemoryError:
+            reply = ("error", "memory", "the query needed more memory than allowed")
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a reply
+            reply = ("error", "evaluation", f"{type(exc).__name__}: {exc}")
+        try:
+            conn_out.send(reply)
+        except (OSError, ValueError):
+            return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
