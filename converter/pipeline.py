@@ -13,12 +13,14 @@ half-written store where a good one was.
 
 from __future__ import annotations
 
+import gc
 import os
 import queue
 import shutil
 import sys
 import threading
 import time
+import traceback
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -69,11 +71,14 @@ def discover(sources: Sequence[Path]) -> list[SourceFile]:
     """Pattern files of *sources* (folders searched recursively for ``*.md``), in a stable order."""
     found: list[SourceFile] = []
     seen: set[Path] = set()
-    for source in sources or default_sources():
+    roots = list(sources or default_sources())
+    for source in roots:
         source = Path(source)
         if source.is_dir():
             files = sorted(p for p in source.rglob("*.md") if p.is_file())
-            items = [(p, p.relative_to(source).as_posix()) for p in files]
+            # With several folders, name files by folder too, so two files never share a name.
+            prefix = f"{source.resolve().name}/" if len(roots) > 1 else ""
+            items = [(p, prefix + p.relative_to(source).as_posix()) for p in files]
         else:
             items = [(source, source.name)]
         for path, rel in items:
@@ -292,28 +297,46 @@ def write_store(directory: Path, fill: Callable[[Store], T]) -> T:
     _recover(directory)
     partial = parent / f".{directory.name}.partial-{os.getpid()}"
     shutil.rmtree(partial, ignore_errors=True)
+    store = Store(str(partial))
     try:
-        store = Store(str(partial))
-        try:
-            result = fill(store)
-            store.flush()
-            store.optimize()
-        finally:
-            del store
-        old = parent / f".{directory.name}.old-{os.getpid()}"
-        if directory.exists():
-            os.rename(directory, old)
-        os.rename(partial, directory)
-        shutil.rmtree(old, ignore_errors=True)
-        return result
-    except BaseException:
+        result = fill(store)
+        store.flush()
+        store.optimize()
+    except BaseException as exc:
+        # Frames in the traceback still reference the store; clear them so RocksDB
+        # closes before its directory is removed.
+        traceback.clear_frames(exc.__traceback__)
+        del store
+        gc.collect()
         shutil.rmtree(partial, ignore_errors=True)
         raise
+    del store  # closes the store before it is moved into place
+    gc.collect()
+    old = parent / f".{directory.name}.old-{os.getpid()}"
+    if directory.exists():
+        os.rename(directory, old)
+    os.rename(partial, directory)
+    shutil.rmtree(old, ignore_errors=True)
+    return result
 
 
 def _recover(directory: Path) -> None:
+    """Finish or undo what a killed build left behind."""
+    for partial in directory.parent.glob(f".{directory.name}.partial-*"):
+        if not _alive(partial.name.rsplit("-", 1)[1]):
+            shutil.rmtree(partial, ignore_errors=True)
     if directory.exists():
         return
     for old in sorted(directory.parent.glob(f".{directory.name}.old-*")):
         os.rename(old, directory)
         return
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,84 @@
+"""On-disk stores: written atomically, readable by other Oxigraph tools, never left half-written."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from pyoxigraph import Store
+
+from patternkg.converter.api import build
+from patternkg.converter.pipeline import load_library, write_store
+
+SEED = Path(__file__).resolve().parents[2] / "seeds" / "distributed-organizing.md"
+
+
+def count(path: Path) -> int:
+    store = Store.read_only(str(path))
+    try:
+        return len(store)
+    finally:
+        del store
+
+
+def test_failed_build_leaves_the_existing_store_intact(tmp_path):
+    target = tmp_path / "store"
+    build(store=target, sources=[SEED])
+    before = count(target)
+
+    def fill_then_fail(store):
+        load_library(store, sources=[SEED], base_iri="https://example.org/other/")
+        raise RuntimeError("disk full (simulated)")
+
+    with pytest.raises(RuntimeError):
+        write_store(target, fill_then_fail)
+    assert count(target) == before
+    assert Store.read_only(str(target)).query(
+        "ASK { <https://w3id.org/patternkg/library/pattern/distributed-organizing> ?p ?o }")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
+
+
+def test_interrupted_build_leaves_the_existing_store_intact(tmp_path, corpus_dir):
+    target = tmp_path / "store"
+    build(store=target, sources=[SEED])
+    before = count(target)
+    proc = subprocess.Popen([sys.executable, "-m", "patternkg", "build", str(corpus_dir), "--store", str(target),
+                             "-q", "--jobs", "1"], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    partial = None
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and partial is None:
+        partial = next(tmp_path.glob(".store.partial-*"), None)
+        time.sleep(0.01)
+    assert partial is not None, "the build never started writing"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert count(target) == before
+    build(store=target, sources=[SEED])  # the next build cleans up what the killed one left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
+
+
+def test_rebuild_replaces_the_store(tmp_path):
+    target = tmp_path / "store"
+    build(store=target, sources=[SEED])
+    report = build(store=target, sources=[SEED], base_iri="https://example.org/lib/")
+    store = Store.read_only(str(target))
+    assert len(store) == report.triples
+    assert store.query("ASK { <https://example.org/lib/pattern/distributed-organizing> ?p ?o }")
+    assert not store.query("ASK { <https://w3id.org/patternkg/library/pattern/distributed-organizing> ?p ?o }")
+
+
+def test_store_is_readable_by_the_oxigraph_server_tool(tmp_path):
+    oxigraph = Path(sys.executable).with_name("oxigraph")
+    if not oxigraph.exists():
+        pytest.skip("the oxigraph CLI (PyPI package 'oxigraph') is not installed")
+    target = tmp_path / "store"
+    build(store=target, sources=[SEED])
+    out = subprocess.run([str(oxigraph), "query", "--location", str(target), "--query",
+                          "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "--results-format", "csv"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["n", str(count(target))]
