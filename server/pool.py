@@ -96,6 +96,7 @@ class _Executor:
                 pass_fds=(child_in, child_out),
                 stdin=subprocess.DEVNULL,
                 close_fds=True,
+                env={**os.environ, "RUST_BACKTRACE": "0"},
             )
         finally:
             os.close(child_in)
