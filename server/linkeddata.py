@@ -6,9 +6,10 @@
   assessment, ...) and labels of everything it links to -- as Turtle, JSON-LD or
   N-Triples by ``Accept``; an HTML page for browsers; 404 for an unknown slug.
 - ``/ontology`` (and the path of the ontology IRI): the ontology file.
-- ``/void``: the VoID/DCAT description of the dataset (the ``graph/meta`` graph
-  written by the converter, plus ``void:sparqlEndpoint``); for a store without
-  one, a minimal description is made up.
+- ``/void``: the VoID/DCAT description of the dataset (the triples of
+  ``<BASE>dataset`` and of its blank or ``<BASE>dataset...`` nodes written by the
+  converter, or a ``<BASE>graph/meta`` graph, plus ``void:sparqlEndpoint``); for a
+  store without one, a minimal description (``void:triples``) is made up.
 """
 
 from __future__ import annotations
@@ -144,13 +145,20 @@ def make_blueprint(config: ServerConfig) -> Blueprint:
     @bp.route("/void")
     def void() -> Response:
         offer = _negotiate(PAGE_OFFERS[:3] + PAGE_OFFERS[5:])
-        meta = library.meta_graph.value
-        data = _run(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{meta}> {{ ?s ?p ?o }} }}")
+        meta = config.base_iri + "graph/meta"  # older layout: a VoID graph of its own
+        ds = library.dataset.value
+        data = _run(
+            f"""CONSTRUCT {{ ?s ?p ?o }} WHERE {{
+                {{ GRAPH <{meta}> {{ ?s ?p ?o }} }}
+                UNION {{ BIND(<{ds}> AS ?s) ?s ?p ?o }}
+                UNION {{ <{ds}> ?x ?s . FILTER(isBlank(?s) || STRSTARTS(STR(?s), "{ds}")) ?s ?p ?o }}
+            }}"""
+        )
         triples = [q.triple for q in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)]
         dataset = library.dataset
         endpoint = ox.NamedNode(url_for("sparql.sparql", _external=True))
         if not triples:
-            count = json.loads(_run("SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"))
+            count = json.loads(_run("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"))
             n = count["results"]["bindings"][0]["n"]["value"]
             triples = [
                 ox.Triple(dataset, ox.NamedNode(RDF_TYPE), ox.NamedNode(VOID + "Dataset")),
