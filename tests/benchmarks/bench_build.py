@@ -1,0 +1,108 @@
+"""Benchmark: `build` against the parse floor, on the shared corpus and a 10x corpus.
+
+    python tests/benchmarks/bench_build.py [--corpus DIR] [--factor 10] [--repeat 3]
+
+The parse floor reads every file and parses its front matter with yaml.CSafeLoader
+in one process, nothing else. `build` is the real thing (parallel parse, mapping,
+on-disk Oxigraph store, id resolution, VoID, atomic swap), run in a subprocess so
+its peak memory (the largest resident set of the build process or any of its
+workers) is measured on its own. Both run in this same invocation on the same
+files; the ratio is what the target (<= 1.5x) is about.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_CORPUS = HERE.parents[1].parent / "shared" / "corpus" / "commons-os"
+_FRONT = re.compile(r"\A---\n(.*?)\n---\n", re.S)
+
+
+def parse_floor(folder: Path) -> float:
+    started = time.perf_counter()
+    for path in sorted(folder.rglob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        match = _FRONT.match(text)
+        if match:
+            try:
+                yaml.load(match.group(1), Loader=yaml.CSafeLoader)
+            except yaml.YAMLError:
+                pass
+    return time.perf_counter() - started
+
+
+def one_build(source: Path, store: Path) -> None:
+    """Run in a child process: build, then print seconds and peak RSS as JSON."""
+    from patternkg.converter.api import build
+
+    started = time.perf_counter()
+    report = build(store=store, sources=[source])
+    seconds = time.perf_counter() - started
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps({"seconds": seconds, "peak_kib": max(own, children), "main_kib": own,
+                      "worker_kib": children, "patterns": report.patterns, "triples": report.triples}))
+
+
+def timed_build(source: Path) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
+        out = subprocess.run([sys.executable, __file__, "--one-build", str(source), str(Path(tmp) / "store")],
+                             capture_output=True, text=True, check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run(label: str, folder: Path, repeat: int) -> dict:
+    files = len(list(folder.rglob("*.md")))
+    floors = [parse_floor(folder) for _ in range(repeat)]
+    builds = [timed_build(folder) for _ in range(repeat)]
+    floor = statistics.median(floors)
+    build = statistics.median(b["seconds"] for b in builds)
+    peak = max(b["peak_kib"] for b in builds) / 1024
+    row = {"corpus": label, "files": files, "patterns": builds[0]["patterns"], "triples": builds[0]["triples"],
+           "parse_floor_s": round(floor, 3), "build_s": round(build, 3), "ratio": round(build / floor, 2),
+           "peak_mib": round(peak, 1)}
+    print(f"{label:>14}: {files} files, {row['triples']} triples | parse floor {floor:.2f} s | "
+          f"build {build:.2f} s | ratio {build / floor:.2f}x | peak memory {peak:.0f} MiB", flush=True)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--factor", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--one-build", nargs=2, type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one_build:
+        one_build(*args.one_build)
+        return
+    if not args.corpus.is_dir():
+        sys.exit(f"corpus not found: {args.corpus}")
+    sys.path.insert(0, str(HERE))
+    from corpus10x import make_corpus
+
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores", flush=True)
+    rows = [run("shared corpus", args.corpus, args.repeat)]
+    with tempfile.TemporaryDirectory(prefix="bench-10x-") as tmp:
+        make_corpus(args.corpus, Path(tmp), args.factor)
+        rows.append(run(f"{args.factor}x corpus", Path(tmp), args.repeat))
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps(rows))
+
+
+if __name__ == "__main__":
+    main()
