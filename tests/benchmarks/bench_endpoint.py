@@ -1,0 +1,181 @@
+"""Benchmark: this endpoint vs ``oxigraph serve-read-only`` vs in-process pyoxigraph.
+
+Run from the repository root (not collected by pytest):
+
+    python tests/benchmarks/bench_endpoint.py [--store DIR] [--requests N] [--clients C] [--seconds S]
+
+Without --store it builds one from ../shared/corpus/commons-os with the converter.
+Three queries (a join, a tiny transitive path, an aggregate); for each endpoint:
+p50/p95 latency of sequential requests on one keep-alive connection, and the
+throughput of C concurrent keep-alive clients during S seconds. Both servers get
+the same client and the same store; `patternkg serve` runs with its timeout
+machinery on (worker-process pool, 30 s timeout, row and memory caps).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pyoxigraph as ox
+import requests
+
+PKG = "https://w3id.org/patternkg/ontology#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+BASE = "https://w3id.org/patternkg/library/"
+QUERIES = {
+    "join": f"""PREFIX pkg: <{PKG}> PREFIX skos: <{SKOS}>
+SELECT ?p ?label ?x ?xlabel WHERE {{
+  ?p pkg:domain <{BASE}domain/operations> ; skos:prefLabel ?label ; pkg:enables ?x .
+  ?x skos:prefLabel ?xlabel ; pkg:domain ?xd .
+}}""",
+    "tiny": f"PREFIX pkg: <{PKG}> SELECT ?x WHERE {{ <{BASE}pattern/commons-boundary-definition> pkg:requires+ ?x }}",
+    "aggregate": f"""PREFIX pkg: <{PKG}>
+SELECT ?d (COUNT(?p) AS ?n) WHERE {{ ?p a pkg:Pattern ; pkg:domain ?d }} GROUP BY ?d ORDER BY DESC(?n)""",
+}
+ACCEPT = {"Accept": "application/sparql-results+json"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_up(url: str, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.args}")
+        try:
+            requests.get(url, params={"query": "ASK {}"}, timeout=2)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+def latency(url: str, query: str, n: int) -> list[float]:
+    s = requests.Session()
+    for _ in range(20):
+        s.get(url, params={"query": query}, headers=ACCEPT).raise_for_status()
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        r = s.get(url, params={"query": query}, headers=ACCEPT)
+        r.content
+        times.append(time.perf_counter() - t)
+        r.raise_for_status()
+    return times
+
+
+def throughput(url: str, query: str, clients: int, seconds: float) -> float:
+    stop = time.monotonic() + seconds
+    counts = [0] * clients
+
+    def run(i: int) -> None:
+        s = requests.Session()
+        while time.monotonic() < stop:
+            s.get(url, params={"query": query}, headers=ACCEPT).raise_for_status()
+            counts[i] += 1
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / (time.monotonic() - start)
+
+
+def in_process(store: Path, query: str, n: int) -> list[float]:
+    st = ox.Store.read_only(str(store))
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        st.query(query, use_default_graph_as_union=True).serialize(format=ox.QueryResultsFormat.JSON)
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(p * len(values)))] * 1000
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--store", type=Path)
+    ap.add_argument("--requests", type=int, default=300)
+    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--workers", type=int, default=4)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="pkg-bench-"))
+    procs: list[subprocess.Popen] = []
+    try:
+        store = args.store
+        if store is None:
+            corpus = Path("../shared/corpus/commons-os")
+            if not corpus.is_dir():
+                print("no --store and no ../shared/corpus/commons-os", file=sys.stderr)
+                return 2
+            store = tmp / "store"
+            subprocess.run([sys.executable, "-m", "patternkg", "build", str(corpus), "--store", str(store)],
+                           check=True, capture_output=True)
+        print(f"store: {len(ox.Store.read_only(str(store)))} quads; cores: {os.cpu_count()}")
+        p1, p2 = free_port(), free_port()
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "patternkg", "serve", "--store", str(store), "--port", str(p1),
+             "--workers", str(args.workers), "--timeout", "30"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp))
+        procs.append(subprocess.Popen(
+            [shutil.which("oxigraph") or "oxigraph", "serve-read-only", "--location", str(store),
+             "--bind", f"127.0.0.1:{p2}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        ours, theirs = f"http://127.0.0.1:{p1}/sparql", f"http://127.0.0.1:{p2}/query"
+        wait_up(ours, procs[0])
+        wait_up(theirs, procs[1])
+        # same answers from both
+        for name, q in QUERIES.items():
+            a = requests.get(ours, params={"query": q}, headers=ACCEPT).json()["results"]["bindings"]
+            b = requests.get(theirs, params={"query": q}, headers=ACCEPT).json()["results"]["bindings"]
+            assert len(a) == len(b), name
+            print(f"{name}: {len(a)} rows")
+        print()
+        print(f"{'query':10} {'endpoint':10} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8}")
+        rows = {}
+        for name, q in QUERIES.items():
+            for label, url in (("oxigraph", theirs), ("patternkg", ours)):
+                lat = latency(url, q, args.requests)
+                tput = throughput(url, q, args.clients, args.seconds)
+                rows[(name, label)] = (pct(lat, 0.5), pct(lat, 0.95), tput)
+                print(f"{name:10} {label:10} {pct(lat, .5):8.2f} {pct(lat, .95):8.2f} {tput:8.0f}", flush=True)
+            lat = in_process(store, q, args.requests)
+            print(f"{name:10} {'in-proc':10} {pct(lat, .5):8.2f} {pct(lat, .95):8.2f} {'-':>8}", flush=True)
+        print()
+        print("ratios patternkg / oxigraph (p50 latency: lower is better; throughput: higher is better)")
+        for name in QUERIES:
+            o, p = rows[(name, "oxigraph")], rows[(name, "patternkg")]
+            print(f"{name:10} p50 x{p[0] / o[0]:.2f} (+{p[0] - o[0]:.2f} ms)   throughput x{p[2] / o[2]:.2f}")
+    finally:
+        for p in procs:
+            p.terminate()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
