@@ -62,6 +62,27 @@ class _CountingWriter:
         pass
 
 
+class _ByteCap:
+    """A binary sink that raises once more than *limit* bytes were written."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.exceeded = False
+        self.chunks: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        if self.size > self.limit:
+            self.exceeded = True
+            raise RowLimitExceeded
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
 def isolate_network() -> bool:
     """Best effort: move this process into a fresh network namespace (no route anywhere).
 
@@ -124,6 +145,17 @@ class Worker:
         if isinstance(result, ox.QueryBoolean):
             return "results", result.serialize(format=getattr(ox.QueryResultsFormat, results_format))
         if isinstance(result, ox.QuerySolutions):
+            # Fast path: every row takes at least one byte, so an answer of at most
+            # max_rows bytes has at most max_rows rows. Larger answers are run again
+            # and counted exactly (TSV has one line per row).
+            sink = _ByteCap(self.max_rows)
+            try:
+                result.serialize(sink, format=getattr(ox.QueryResultsFormat, results_format))
+                return "results", b"".join(sink.chunks)
+            except Exception:
+                if not sink.exceeded:
+                    raise
+            result = self.store.query(query, **kwargs)
             return "results", self._solutions(result, results_format)
         return "graph", self._triples(result, graph_format)
 
