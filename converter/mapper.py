@@ -71,6 +71,7 @@ class Mapped:
     targets: list[tuple[str, str]]  # (relationship kind, target token) of curated relationships
     locations: dict[tuple[str, str], tuple] = field(default_factory=dict)
     id_targets: set[str] = field(default_factory=set)  # targets written as pat_ ids (all link kinds)
+    lines: tuple[int | None, int | None] = (None, None)  # lines of slug and id
 
 
 class Mapper:
@@ -180,7 +181,7 @@ class Mapper:
         if self.track:
             locations = {key: (field_path(path), doc.line_of(path)) for key, path in self.locations.items()}
         return Mapped(slug, ident if isinstance(ident, str) else None, dialect, self.triples, self.diagnostics,
-                      self.targets, locations, self.id_targets)
+                      self.targets, locations, self.id_targets, (doc.line_of(("slug",)), doc.line_of(("id",))))
 
     # -- identity -----------------------------------------------------------------------------
 

@@ -60,6 +60,7 @@ class FileResult:
     targets: list[tuple[str, str]] = field(default_factory=list)
     locations: dict | None = None
     id_targets: set[str] = field(default_factory=set)
+    lines: tuple[int | None, int | None] = (None, None)  # of slug and id
 
 
 def default_sources() -> list[Path]:
@@ -119,6 +120,7 @@ def _convert_one(source: SourceFile) -> FileResult:
         mapped.targets,
         mapped.locations if _worker_mapper.track else None,
         mapped.id_targets,
+        mapped.lines,
     )
 
 
@@ -212,14 +214,14 @@ def load_library(
                 report.diagnostics.append(Diagnostic(
                     "warning", "duplicate-slug", result.display,
                     f"slug {result.slug!r} is also the slug of {', '.join(others)}; both files describe one pattern",
-                    "slug"))
+                    "slug", result.lines[0]))
             others.append(result.display)
             if result.ident:
                 first = slug_by_id.setdefault(result.ident, result.slug)
                 if first != result.slug:
                     report.diagnostics.append(Diagnostic(
                         "warning", "duplicate-id", result.display,
-                        f"id {result.ident!r} is also the id of pattern {first!r}", "id"))
+                        f"id {result.ident!r} is also the id of pattern {first!r}", "id", result.lines[1]))
             dialects[result.dialect] += 1
             targets.extend((result.slug, kind, token) for kind, token in result.targets)
             id_targets |= result.id_targets
