@@ -90,11 +90,22 @@ class Mapper:
     # -- plumbing ---------------------------------------------------------------------------
 
     def _emit(self, s, p, o, graph=None, path: tuple = ()) -> None:
+        """Add (s, p, o) unless o is None. Replaced per document by a fast path when not tracking."""
         if o is None:
             return
         self.triples.append(Triple(s, p, o))
+        self.locations.setdefault((s.value, p.value), path)
+
+    def _bind_emit(self) -> None:
         if self.track:
-            self.locations.setdefault((s.value, p.value), path)
+            return
+        append = self.triples.append
+
+        def emit(s, p, o, graph=None, path=()):
+            if o is not None:
+                append(Triple(s, p, o))
+
+        self._emit = emit
 
     def _shared(self, node: NamedNode) -> bool:
         """True the first time this mapper describes a node shared by many patterns.
@@ -148,6 +159,7 @@ class Mapper:
     def map(self, doc: Document) -> Mapped:
         self.doc = doc
         self.triples: list[Triple] = []
+        self._bind_emit()
         self.diagnostics: list[Diagnostic] = list(doc.duplicates)
         self.targets: list[tuple[str, str]] = []
         self.locations: dict = {}
