@@ -303,7 +303,6 @@ def write_store(directory: Path, fill: Callable[[Store], T]) -> T:
     try:
         result = fill(store)
         store.flush()
-        store.optimize()
     except BaseException as exc:
         # Frames in the traceback still reference the store; clear them so RocksDB
         # closes before its directory is removed.

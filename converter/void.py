@@ -40,9 +40,6 @@ def describe_dataset(store: Store, library: Library, report: BuildReport, *, sou
     pattern_class = pkg("Pattern")
     counts = {
         "triples": len(store),
-        "subjects": _count(store, "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?p ?o }"),
-        "properties": _count(store, "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?s ?p ?o }"),
-        "classes": _count(store, "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { ?s a ?c }"),
         "patterns": _count(store, f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a {pattern_class} }}"),
     }
     names = sorted({Path(s).name or str(s) for s in sources})
@@ -55,9 +52,6 @@ def describe_dataset(store: Store, library: Library, report: BuildReport, *, sou
                Literal("Patterns converted to RDF by patternkg: curated relationships and machine-written "
                        "graph-garden knowledge, told apart by vocabulary (see the patternkg ontology).")),
         Triple(d, _v("triples"), _int(counts["triples"])),
-        Triple(d, _v("distinctSubjects"), _int(counts["subjects"])),
-        Triple(d, _v("properties"), _int(counts["properties"])),
-        Triple(d, _v("classes"), _int(counts["classes"])),
         Triple(d, _v("entities"), _int(counts["patterns"])),
         Triple(d, pkg("patternCount"), _int(counts["patterns"])),
         Triple(d, pkg("sourceCount"), _int(report.files)),
