@@ -247,8 +247,11 @@ def load_library(
         if token not in files_by_slug and token not in slug_by_id:
             unresolved[token].add(source)
     report.unresolved_targets = {t: sorted(s) for t, s in unresolved.items()}
-    store.extend(describe_dataset(store, library, report, sources=sources or default_sources(), issued=issued))
-    report.triples = len(store)
+    data_triples = len(store)  # a full scan: count once
+    description = describe_dataset(store, library, report, sources=sources or default_sources(), issued=issued,
+                                   triples=data_triples)
+    store.extend(description)
+    report.triples = data_triples + len(description)
     report.quads = report.triples
     report.seconds = time.perf_counter() - started
     conversion.files_by_slug = dict(files_by_slug)

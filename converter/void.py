@@ -35,11 +35,12 @@ def _int(n: int) -> Literal:
 
 
 def describe_dataset(store: Store, library: Library, report: BuildReport, *, sources: Sequence[Path],
-                     issued: str | None = None) -> list[Quad]:
+                     issued: str | None = None, triples: int | None = None) -> list[Quad]:
+    """VoID/DCAT quads for the dataset; *triples* is ``len(store)`` when the caller knows it."""
     d = library.dataset
     pattern_class = pkg("Pattern")
     counts = {
-        "triples": len(store),
+        "triples": len(store) if triples is None else triples,
         "patterns": _count(store, f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a {pattern_class} }}"),
     }
     names = sorted({Path(s).name or str(s) for s in sources})
