@@ -273,7 +273,9 @@ def _progress(total: int, enabled: bool):
     if enabled and total and sys.stderr.isatty():
         from tqdm import tqdm
 
-        return tqdm(total=total, unit="file", desc="converting", file=sys.stderr, leave=False)
+        # A terminal that reports no width (some ptys, CI log viewers) would hide the bar.
+        width = shutil.get_terminal_size().columns
+        return tqdm(total=total, unit="file", desc="converting", file=sys.stderr, leave=False, ncols=width)
     return _NoProgress()
 
 
