@@ -273,9 +273,10 @@ def _progress(total: int, enabled: bool):
     if enabled and total and sys.stderr.isatty():
         from tqdm import tqdm
 
-        # A terminal that reports no width (some ptys, CI log viewers) would hide the bar.
-        width = shutil.get_terminal_size().columns
-        return tqdm(total=total, unit="file", desc="converting", file=sys.stderr, leave=False, ncols=width)
+        # A terminal that reports no size (some ptys, CI log viewers) would hide the bar.
+        size = shutil.get_terminal_size()
+        return tqdm(total=total, unit="file", desc="converting", file=sys.stderr, leave=False, ncols=size.columns,
+                    nrows=size.lines)
     return _NoProgress()
 
 
