@@ -56,14 +56,16 @@ class Server:
         return r.json()["results"]["bindings"]
 
 
-def start_server(store: Path, tmp: Path, *extra: str) -> Server:
+def start_server(
+    store: Path, tmp: Path, *extra: str, timeout: float = TIMEOUT, workers: int = 4, memory_limit_mb: int = 1024
+) -> Server:
     port = free_port()
     log = open(tmp / f"server-{port}.log", "wb")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(
         [
             sys.executable, "-m", "patternkg", "serve", "--store", str(store), "--port", str(port),
-            "--timeout", str(TIMEOUT), "--workers", "4", "--max-rows", str(MAX_ROWS),
-            "--memory-limit", "1024", "--max-request-size", str(MAX_REQUEST),
+            "--timeout", str(timeout), "--workers", str(workers), "--max-rows", str(MAX_ROWS),
+            "--memory-limit", str(memory_limit_mb), "--max-request-size", str(MAX_REQUEST),
             "--dumps-dir", str(tmp / f"dumps-{port}"), *extra,
         ],
         stdout=log, stderr=subprocess.STDOUT, cwd=tmp,
