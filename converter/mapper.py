@@ -606,6 +606,10 @@ class Mapper:
         C, P = self.g_curated, self.P
         body = split_body(self.doc.body, canonical=dialect == "v7.1")
         where = ("<body>",)
+        # Body fields get file lines too: the body start, and each section's heading line.
+        self.doc.lines.setdefault(where, self.doc.body_line)
+        for section in body.sections:
+            self.doc.lines.setdefault(("<body>", section.heading), self.doc.body_line + section.line - 1)
         if body.preamble:
             self._emit(P, _P["preamble"], Literal(body.preamble), C, where)
         if body.rating_stars is not None:
@@ -617,11 +621,12 @@ class Mapper:
                 self._emit(P, pkg(section.canonical), Literal(section.markdown), C, ("<body>", section.heading))
                 continue
             node = self.lib.node(self.slug, self._fragment(f"section-{section.position}"))
-            self._emit(P, _P["section"], node, C, where)
-            self._emit(node, A, _P["Section"], C, where)
-            self._emit(node, _P["heading"], Literal(section.heading), C, where)
-            self._emit(node, _P["position"], Literal(str(section.position), datatype=v.XSD_INTEGER), C, where)
-            self._emit(node, _P["markdown"], Literal(section.markdown), C, where)
+            at = ("<body>", section.heading)
+            self._emit(P, _P["section"], node, C, at)
+            self._emit(node, A, _P["Section"], C, at)
+            self._emit(node, _P["heading"], Literal(section.heading), C, at)
+            self._emit(node, _P["position"], Literal(str(section.position), datatype=v.XSD_INTEGER), C, at)
+            self._emit(node, _P["markdown"], Literal(section.markdown), C, at)
 
 
 _HANDLERS = {

@@ -8,5 +8,6 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from patternkg.converter.api import build, convert, export
+from patternkg.converter.validation import validate
 
-__all__ = ["__version__", "build", "convert", "export"]
+__all__ = ["__version__", "build", "convert", "export", "validate"]

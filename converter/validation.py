@@ -1,0 +1,408 @@
+"""Validating a library with the SHACL shapes and mapping every result back to its source.
+
+Contract of :func:`validate`: the sources are converted in memory (with
+source tracking), validated against ``shapes/patternkg-shapes.ttl`` and every
+SHACL result is returned as a :class:`Result` naming the file (every file, when
+two files define the pattern), the 1-based line of the YAML key or list item
+(line 1 when the value is missing and nothing closer is known), the field path,
+the message and a fix hint. Files the converter could not read are results too
+(severity violation), as are converter warnings the graph cannot show (unknown
+keys, ...). Results are sorted by file, line, severity and shape.
+
+How it runs (the results are identical to one pySHACL run of the whole shapes
+file over the whole graph; ``tests/shapes/test_equivalence.py`` proves it):
+
+- SHACL Core shapes run in pySHACL on a *reduced* data graph: only the triples
+  whose predicate a shape's ``sh:path`` names (plus ``rdf:type``) are kept, split
+  into chunks of whole patterns (a pattern with its statement nodes, plus the
+  shared domain/entity/community/agent nodes) validated in parallel processes.
+  Core constraints only follow one pattern's own nodes, so chunks do not change
+  results; results found in two chunks (shared nodes) are merged.
+- SHACL-SPARQL constraints (cross-pattern integrity) run once each as a
+  whole-graph query in Oxigraph: ``$this`` becomes a variable joined with the
+  shape's target class, which for these queries is what pre-binding means.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import rdflib
+from pyoxigraph import Literal as OxLiteral
+from pyoxigraph import NamedNode, RdfFormat, Store, Triple, parse, serialize
+
+from patternkg.converter.api import Converted, convert
+from patternkg.converter.namespaces import DEFAULT_BASE_IRI, Library
+from patternkg.converter.reader import DEFAULT_MAX_FILE_SIZE
+from patternkg.converter.shapes import SH, ShapeInfo, Shapes, load_shapes
+
+SEVERITIES = ("violation", "warning", "info")
+RANK = {name: i for i, name in enumerate(reversed(SEVERITIES))}  # info 0, warning 1, violation 2
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+# Converter warnings about values the graph keeps (the shapes report those themselves).
+_SHOWN_BY_SHAPES = {"out-of-range", "invalid-type", "invalid-value", "duplicate-slug", "duplicate-id"}
+MIN_CHUNK = 150
+DIGEST_OVER = 64  # longer literals of value-blind predicates are digested  # patterns per worker below which one process does it all
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One raw SHACL result (terms as N-Triples-ish strings), before source mapping."""
+
+    focus: str
+    path: str | None
+    value: str | None
+    shape: str  # ShapeInfo.name
+    component: str  # local name of the constraint component
+    severity: str
+    message: str
+
+
+@dataclass
+class Result:
+    severity: str
+    file: str
+    line: int
+    field: str
+    message: str
+    fix: str
+    shape: str
+    component: str
+    focus: str = ""
+    path: str = ""
+    value: str = ""
+    also: list[str] = field(default_factory=list)  # further files defining the same pattern
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Validation:
+    """The outcome: results, counts and the conversion they were made from."""
+
+    results: list[Result]
+    files: int
+    patterns: int
+    converted: Converted
+
+    def counts(self) -> dict[str, int]:
+        out = {name: 0 for name in SEVERITIES}
+        for r in self.results:
+            out[r.severity] += 1
+        return out
+
+    def summary(self) -> dict:
+        return {"files": self.files, "patterns": self.patterns, **self.counts(),
+                "files_with_results": len({r.file for r in self.results})}
+
+    def failed(self, fail_on: str = "violation") -> bool:
+        """True when any result is at or above *fail_on*."""
+        return any(RANK[r.severity] >= RANK[fail_on] for r in self.results)
+
+
+# -- data graph ----------------------------------------------------------------------------------
+
+def _owner(subject: str, space: str) -> str:
+    """The pattern IRI a subject belongs to, or '' for shared nodes."""
+    if subject.startswith(space):
+        return subject.split("#", 1)[0]
+    return ""
+
+
+def reduced_chunks(store: Store, library: Library, shapes: Shapes, parts: int,
+                   only: set[str] | None = None, digests: dict[str, str] | None = None) -> list[bytes]:
+    """N-Triples of the reduced data graph, split into *parts* chunks of whole patterns.
+
+    Only triples whose predicate the shapes name are kept; long string literals of
+    predicates no shape reads the value of (body sections, reasons, ...) are
+    replaced by a digest (same datatype, distinct values stay distinct), recorded
+    in *digests* to map values back. Shared nodes go to every chunk; with *only*
+    (pattern IRIs), just those patterns' triples are kept.
+    """
+    keep = shapes.predicates
+    opaque = shapes.opaque
+    space = library.pattern_space
+    by_owner: dict[str, list] = defaultdict(list)
+    for quad in store.quads_for_pattern(None, None, None, None):
+        if keep is not None and quad.predicate.value not in keep:
+            continue
+        owner = _owner(quad.subject.value, space) if isinstance(quad.subject, NamedNode) else ""
+        if only is not None and owner and owner not in only:
+            continue
+        triple = quad.triple
+        obj = quad.object
+        if isinstance(obj, OxLiteral) and len(obj.value) > DIGEST_OVER and quad.predicate.value in opaque:
+            digest = "sha1:" + hashlib.sha1(obj.value.encode()).hexdigest()
+            if digests is not None:
+                digests[digest] = obj.value
+            obj = OxLiteral(digest, language=obj.language) if obj.language else OxLiteral(digest, datatype=obj.datatype)
+            triple = Triple(quad.subject, quad.predicate, obj)
+        by_owner[owner].append(triple)
+    shared = by_owner.pop("", [])
+    owners = sorted(by_owner)
+    parts = max(1, min(parts, len(owners)))
+    chunks: list[bytes] = []
+    for i in range(parts):
+        triples = [t for o in owners[i::parts] for t in by_owner[o]] + shared
+        chunks.append(serialize(triples, format=RdfFormat.N_TRIPLES) or b"")
+    return chunks
+
+
+def _to_rdflib(term):
+    if isinstance(term, NamedNode):
+        return rdflib.URIRef(term.value)
+    if isinstance(term, OxLiteral):
+        if term.language:
+            return rdflib.Literal(term.value, lang=term.language)
+        if term.datatype.value == XSD_STRING:
+            return rdflib.Literal(term.value)
+        return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
+    return rdflib.BNode(term.value)
+
+
+def _n3(term) -> str | None:
+    if term is None:
+        return None
+    if isinstance(term, rdflib.Literal):
+        return str(term)
+    return str(term)
+
+
+# -- core shapes in pySHACL (worker side) ---------------------------------------------------------
+
+_SHAPES_FOR_WORKERS: Shapes | None = None
+
+
+def run_core(ntriples: bytes) -> list[Finding]:
+    """pySHACL with the core shapes over one chunk of the data graph."""
+    import pyshacl
+
+    shapes = _SHAPES_FOR_WORKERS or load_shapes()
+    graph = rdflib.Graph()
+    for triple in parse(ntriples, format=RdfFormat.N_TRIPLES):
+        graph.add((_to_rdflib(triple.subject), _to_rdflib(triple.predicate), _to_rdflib(triple.object)))
+    _conforms, report, _text = pyshacl.validate(graph, shacl_graph=shapes.core, inplace=True,
+                                                allow_infos=True, allow_warnings=True)
+    return findings_from_report(report, shapes)
+
+
+def findings_from_report(report: rdflib.Graph, shapes: Shapes) -> list[Finding]:
+    """Read a pySHACL results graph into :class:`Finding` objects."""
+    out = []
+    for node in report.subjects(rdflib.RDF.type, SH.ValidationResult):
+        shape = report.value(node, SH.sourceShape)
+        info = shapes.info.get(shape)
+        name = info.name if info else str(shape)
+        severity = str(report.value(node, SH.resultSeverity)).rsplit("#", 1)[-1].lower()
+        out.append(Finding(str(report.value(node, SH.focusNode)), _n3(report.value(node, SH.resultPath)),
+                           _n3(report.value(node, SH.value)), name,
+                           str(report.value(node, SH.sourceConstraintComponent)).rsplit("#", 1)[-1],
+                           severity, str(report.value(node, SH.resultMessage) or "")))
+    return out
+
+
+# -- SHACL-SPARQL constraints in Oxigraph -------------------------------------------------------------
+
+_VAR = re.compile(r"\{([?$])(\w+)\}")
+
+
+def run_sparql(store: Store, shapes: Shapes, only: set[str] | None = None,
+               base_iri: str = DEFAULT_BASE_IRI) -> list[Finding]:
+    """Every SHACL-SPARQL constraint as one whole-graph query (``$this`` joined with the targets)."""
+    space = Library(base_iri).pattern_space
+    out: list[Finding] = []
+    for constraint in shapes.sparql:
+        prologue = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in sorted(constraint.prefixes.items()))
+        query = constraint.query.replace("$this", "?this")
+        targets = " UNION ".join(f"{{ ?this a/<http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{c}> }}"
+                                 for c in constraint.target_classes)
+        brace = query.index("{", query.upper().index("WHERE"))
+        query = f"{prologue}{query[:brace + 1]} {targets} {query[brace + 1:]}"
+        solutions = store.query(query)
+        names = [v.value for v in solutions.variables]
+        for row in solutions:
+            focus = row["this"].value
+            if only is not None and focus.split("#", 1)[0] not in only:
+                continue
+            bindings = {name: row[name] for name in names}
+            path = bindings.get("path")
+            value = bindings.get("value")
+            message = _VAR.sub(lambda m: _text(bindings.get(m.group(2)), m.group(2), shapes, space),
+                               constraint.shape.message or "")
+            out.append(Finding(focus, path.value if path is not None else None, _oxvalue(value),
+                               constraint.shape.name, "SPARQLConstraintComponent", constraint.shape.severity,
+                               message))
+    return out
+
+
+def _oxvalue(term) -> str | None:
+    return None if term is None else term.value
+
+
+def _text(term, name: str, shapes: Shapes, space: str) -> str:
+    """A binding as a message shows it: YAML field names, slugs, local names, literal text."""
+    if term is None:
+        return ""
+    if isinstance(term, NamedNode):
+        if name == "path" and shapes.field_by_path.get(term.value, "<body>") != "<body>":
+            return shapes.field_by_path[term.value]
+        if term.value.startswith(space):
+            return term.value[len(space):]
+        return term.value.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+    return term.value
+
+
+# -- the engine ---------------------------------------------------------------------------------------
+
+def validate(
+    *,
+    sources: Sequence[os.PathLike | str] = (),
+    base_iri: str = DEFAULT_BASE_IRI,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    jobs: int | None = None,
+    only: Sequence[os.PathLike | str] = (),
+    shapes_file: os.PathLike | str | None = None,
+) -> Validation:
+    """Convert *sources*, validate, and map results to files (see the module docstring).
+
+    *only* (files among the sources) restricts the SHACL Core checks and the reported
+    results to those files' patterns while cross-pattern checks still see the whole
+    library: the CI case of a few changed files.
+    """
+    global _SHAPES_FOR_WORKERS
+    shapes = load_shapes(str(shapes_file) if shapes_file else None)
+    jobs = jobs or os.cpu_count() or 1
+    converted = convert(sources=sources, base_iri=base_iri, max_file_size=max_file_size, jobs=jobs, track=True)
+    library = Library(base_iri)
+    conversion = converted.conversion
+    only_patterns: set[str] | None = None
+    only_files: set[str] | None = None
+    if only:
+        wanted = {Path(p).resolve() for p in only}
+        only_files = {f for files in conversion.files_by_slug.values() for f in files if Path(f).resolve() in wanted}
+        only_files |= {d.file for d in converted.report.diagnostics if Path(d.file).resolve() in wanted}
+        only_patterns = {library.pattern(slug).value for slug, files in conversion.files_by_slug.items()
+                         if only_files.intersection(files)}
+    parts = 1 if only_patterns is not None else max(1, min(jobs, len(conversion.files_by_slug) // MIN_CHUNK))
+    digests: dict[str, str] = {}
+    chunks = reduced_chunks(converted.store, library, shapes, parts, only_patterns, digests)
+    _SHAPES_FOR_WORKERS = shapes
+    findings: list[Finding] = []
+    if len(chunks) > 1 and sys.platform.startswith("linux"):
+        with get_context("fork").Pool(len(chunks)) as pool:
+            pending = pool.map_async(run_core, chunks)
+            findings += run_sparql(converted.store, shapes, only_patterns, base_iri)  # meanwhile, in this process
+            for part in pending.get():
+                findings += part
+    else:
+        for chunk in chunks:
+            findings += run_core(chunk)
+        findings += run_sparql(converted.store, shapes, only_patterns, base_iri)
+    findings = [f if f.value not in digests else Finding(f.focus, f.path, digests[f.value], f.shape, f.component,
+                                                          f.severity, f.message) for f in set(findings)]
+    results = locate(sorted(findings, key=_finding_key), converted, library, shapes)
+    results += converter_results(converted, results)
+    if only_files is not None:
+        results = [r for r in results if r.file in only_files]
+    results.sort(key=lambda r: (r.file, r.line, -RANK[r.severity], r.shape, r.field, r.value))
+    return Validation(results, converted.report.files, converted.report.patterns, converted)
+
+
+def _finding_key(f: Finding):
+    return (f.focus, f.path or "", f.shape, f.component, f.value or "")
+
+
+# -- mapping back to the source -------------------------------------------------------------------------
+
+def locate(findings: Iterable[Finding], converted: Converted, library: Library, shapes: Shapes) -> list[Result]:
+    conversion = converted.conversion
+    space = library.pattern_space
+    _FIELD_BY_PATH.update(shapes.field_by_path)
+    info_by_name: dict[str, ShapeInfo] = {i.name: i for i in shapes.info.values()}
+    shared_index: dict[str, list[tuple[str, str, str, int | None]]] | None = None
+    out: list[Result] = []
+    for f in findings:
+        info = info_by_name.get(f.shape)
+        places: list[tuple[str, str, int | None]] = []  # (file, field, line)
+        if f.focus.startswith(space):
+            slug = f.focus[len(space):].split("#", 1)[0]
+            for file in conversion.files_by_slug.get(slug, []):
+                places.append((file, *_where(conversion.locations.get(file, {}), f, info)))
+        else:
+            if shared_index is None:
+                shared_index = defaultdict(list)
+                for file, locs in conversion.locations.items():
+                    for (s, p), (fld, line) in locs.items():
+                        if not s.startswith(space):
+                            shared_index[s].append((file, p, fld, line))
+            entries = shared_index.get(f.focus, [])
+            exact = [e for e in entries if e[1] == f.path] or entries
+            for file, _p, fld, line in exact[:1]:
+                places.append((file, fld, line))
+        if not places:
+            places = [("<library>", f.path or "", 1)]
+        (file, fld, line), others = places[0], [p[0] for p in places[1:]]
+        message = f.message or (info.message if info and info.message else "")
+        out.append(Result(f.severity, file, line or 1, fld, message, (info.fix if info else None) or "",
+                          f.shape, f.component, f.focus, f.path or "", f.value or "", others))
+    return out
+
+
+_FIELD_BY_PATH: dict[str, str] = {}
+
+
+def _where(locs: dict, f: Finding, info: ShapeInfo | None) -> tuple[str, int | None]:
+    """Field path and line of a finding in one file's location table."""
+    if f.path and (f.focus, f.path) in locs:
+        fld, line = locs[(f.focus, f.path)]
+        if fld and fld != "<body>" or line:
+            return fld, line
+    node = locs.get((f.focus, RDF_TYPE))
+    declared = (info.field if info and info.field else "") if "#" in f.focus or not f.path else \
+        _FIELD_BY_PATH.get(f.path) or (info.field if info and info.field else "")
+    if "#" in f.focus and node:  # a statement node: its list item
+        fld = node[0] + (f".{declared}" if declared and declared not in node[0] else "")
+        return fld, node[1]
+    if declared == "<body>":
+        body = [loc for (s, _p), loc in locs.items() if s == f.focus and loc[0].startswith("<body>") and loc[1]]
+        return "<body>", min((line for _f, line in body), default=None)
+    if declared:
+        # the nearest existing ancestor of the declared field
+        parts = declared.split(".")
+        for n in range(len(parts), 0, -1):
+            prefix = ".".join(parts[:n])
+            lines = [loc[1] for loc in locs.values() if loc[1] and (loc[0] == prefix or loc[0].startswith(prefix + ".")
+                                                                     or loc[0].startswith(prefix + "["))]
+            if lines:
+                return declared, min(lines)
+        return declared, None
+    return f.path.rsplit("#", 1)[-1] if f.path else "", None
+
+
+def converter_results(converted: Converted, results: list[Result]) -> list[Result]:
+    """Converter diagnostics as results: read errors, and warnings the shapes cannot see."""
+    shown = {(r.file, r.field) for r in results}
+    out = []
+    for d in converted.report.diagnostics:
+        if d.severity == "warning" and d.code in _SHOWN_BY_SHAPES and (
+                (d.file, d.field) in shown or d.code.startswith("duplicate") or d.code == "out-of-range"):
+            continue
+        severity = "violation" if d.severity == "error" else "warning"
+        fix = "fix the file so it can be read (see the message)" if d.severity == "error" else \
+            "remove or rename the key (see PATTERN_SPEC v7.1)" if d.code == "unknown-key" else ""
+        out.append(Result(severity, d.file, d.line or 1, d.field, d.message, fix, f"converter:{d.code}",
+                          "converter"))
+    return out
+
+
+validate_library = validate  # the name the CLI and tests use
