@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import atexit
 import json
+import marshal
 import os
 import queue
+import select
 import subprocess
 import sys
 import threading
@@ -75,6 +77,21 @@ class PoolSettings:
     jsonld_context: dict[str, Any] | None = None
 
 
+def decode_reply(frame: bytes) -> Any:
+    """A worker reply (see :mod:`.worker`): the op's result, or :class:`QueryError` raised."""
+    tag = frame[:1]
+    if tag == b"R":
+        return "results", frame[1:]
+    if tag == b"G":
+        return "graph", frame[1:]
+    if tag == b"B":
+        return frame[1:]
+    if tag == b"E":
+        kind, message = json.loads(frame[1:])
+        raise QueryError(kind, message)
+    raise ValueError(f"unexpected reply from the query worker: {frame[:20]!r}")
+
+
 class _Executor:
     """One worker process and its two pipe ends (parent side)."""
 
@@ -103,6 +120,8 @@ class _Executor:
             os.close(child_out)
         self.send = Connection(parent_out, readable=False)
         self.recv = Connection(parent_in, writable=False)
+        self.poller = select.poll()  # one per executor: Connection.poll builds a selector per call
+        self.poller.register(parent_in, select.POLLIN)
         self.info: dict[str, Any] | None = None
         self.startup_timeout = settings.startup_timeout
 
@@ -112,21 +131,18 @@ class _Executor:
         if not self.recv.poll(self.startup_timeout):
             raise QueryError("startup", "the query worker did not start in time")
         try:
-            message = self.recv.recv()
-        except (EOFError, OSError) as exc:
+            message = json.loads(self.recv.recv_bytes())
+        except (EOFError, OSError, ValueError) as exc:
             raise QueryError("startup", f"the query worker failed to start: {exc}") from None
         if message[0] != "ready":
             raise QueryError("startup", f"the query worker could not open the store: {message[1]}")
         self.info = message[1]
 
     def call(self, op: str, args: dict[str, Any], timeout: float) -> Any:
-        self.send.send((op, args))
-        if not self.recv.poll(timeout):
+        self.send.send_bytes(marshal.dumps((op, args)))
+        if not self.poller.poll(timeout * 1000.0):
             raise QueryTimeout(timeout)
-        reply = self.recv.recv()
-        if reply[0] == "ok":
-            return reply[1]
-        raise QueryError(reply[1], reply[2])
+        return decode_reply(self.recv.recv_bytes())
 
     def kill(self) -> None:
         try:

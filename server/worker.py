@@ -3,11 +3,14 @@
 Started by :class:`patternkg.server.pool.QueryPool` as
 ``python -P .../server/worker.py FD_IN FD_OUT CONFIG_JSON`` (by path, so that it
 imports nothing but the standard library and pyoxigraph: a fast start). It talks over two
-pipes with :class:`multiprocessing.connection.Connection` (pickled tuples):
+pipes with length-prefixed frames (:meth:`multiprocessing.connection.Connection.send_bytes`;
+nothing is pickled):
 
-- it first sends ``("ready", info)`` once the store is open (or ``("fatal", msg)``);
-- then, for each request ``(op, args)``, exactly one reply ``("ok", body_bytes)``
-  or ``("error", kind, message)``.
+- it first sends the JSON ``["ready", info]`` once the store is open (or ``["fatal", msg]``);
+- then, for each request -- ``marshal.dumps((op, args))``, strings, numbers and lists
+  only -- exactly one reply: ``b"R" + body`` (query results), ``b"G" + body`` (an RDF
+  graph), ``b"B" + body`` (the bytes of another operation) or ``b"E" + JSON [kind, message]``.
+  Result bodies go through the pipe as they are, without a copy into a pickle.
 
 Limits enforced here: an address-space cap (``RLIMIT_AS``; a query that needs
 more fails and the worker answers ``memory`` or dies, and the pool replaces it)
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import marshal
 import os
 import resource
 import signal
@@ -124,6 +128,12 @@ class Worker:
         self.base_iri: str = config.get("base_iri", "")
         self.compactor = _compactor(self.prefixes)
         self.store = ox.Store.read_only(self.store_path)
+        # The default graph is the union of all graphs. A read-only store does not change,
+        # so when it has no named graph that union is the default graph itself, which
+        # Oxigraph evaluates faster than a union.
+        self.union_kwargs: dict[str, Any] = (
+            {"use_default_graph_as_union": True} if next(iter(self.store.named_graphs()), None) is not None else {}
+        )
 
     # -- operations ---------------------------------------------------------------
 
@@ -135,10 +145,11 @@ class Worker:
         default_graph: list[str] | None = None,
         named_graphs: list[str] | None = None,
     ) -> tuple[str, bytes]:
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any]
         if default_graph is None and named_graphs is None:
-            kwargs["use_default_graph_as_union"] = True
+            kwargs = self.union_kwargs
         else:
+            kwargs = {}
             kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graph or ()]
             kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs or ()]
         result = self.store.query(query, **kwargs)
@@ -250,28 +261,37 @@ def main(argv: list[str]) -> int:
         if memory:
             resource.setrlimit(resource.RLIMIT_AS, (int(memory), int(memory)))
     except Exception as exc:  # noqa: BLE001 - reported to the parent verbatim
-        conn_out.send(("fatal", f"{type(exc).__name__}: {exc}"))
+        conn_out.send_bytes(json.dumps(["fatal", f"{type(exc).__name__}: {exc}"]).encode())
         return 1
-    conn_out.send(("ready", {"pid": os.getpid(), "network_isolated": isolated}))
+    conn_out.send_bytes(json.dumps(["ready", {"pid": os.getpid(), "network_isolated": isolated}]).encode())
     while True:
         try:
-            op, args = conn_in.recv()
+            op, args = marshal.loads(conn_in.recv_bytes())
         except (EOFError, OSError):
             return 0
         try:
-            reply: tuple[Any, ...] = ("ok", getattr(worker, "op_" + op)(**args))
+            result = getattr(worker, "op_" + op)(**args)
+            if isinstance(result, tuple):
+                kind, body = result
+                reply = [b"R" if kind == "results" else b"G", body]
+            else:
+                reply = [b"B", result]
         except SyntaxError as exc:
-            reply = ("error", "syntax", str(exc))
+            reply = _error("syntax", str(exc))
         except RowLimitExceeded:
-            reply = ("error", "rows", f"the result has more than {worker.max_rows} rows")
+            reply = _error("rows", f"the result has more than {worker.max_rows} rows")
         except MemoryError:
-            reply = ("error", "memory", "the query needed more memory than allowed")
+            reply = _error("memory", "the query needed more memory than allowed")
         except Exception as exc:  # noqa: BLE001 - every failure becomes a reply
-            reply = ("error", "evaluation", f"{type(exc).__name__}: {exc}")
+            reply = _error("evaluation", f"{type(exc).__name__}: {exc}")
         try:
-            conn_out.send(reply)
+            conn_out.send_bytes(b"".join(reply))
         except (OSError, ValueError):
             return 0
+
+
+def _error(kind: str, message: str) -> list[bytes]:
+    return [b"E", json.dumps([kind, message]).encode()]
 
 
 if __name__ == "__main__":
