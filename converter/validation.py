@@ -239,7 +239,8 @@ def run_sparql(store: Store, shapes: Shapes, only: set[str] | None = None,
             value = bindings.get("value")
             message = _VAR.sub(lambda m: _text(bindings.get(m.group(2)), m.group(2), shapes, space),
                                constraint.shape.message or "")
-            out.append(Finding(focus, path.value if path is not None else None, _oxvalue(value),
+            # SHACL-SPARQL: without ?value, the value of the result is the focus node.
+            out.append(Finding(focus, path.value if path is not None else None, _oxvalue(value) or focus,
                                constraint.shape.name, "SPARQLConstraintComponent", constraint.shape.severity,
                                message))
     return out
