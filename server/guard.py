@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = ["QueryInfo", "RequestRefused", "ServiceRefused", "UpdateRefused", "inspect_query"]
 
@@ -99,7 +100,19 @@ def _has_service(text: str | None) -> bool:
 
 
 def inspect_query(query: str) -> QueryInfo:
-    """Refuse SERVICE and updates; return the query form. See the module docstring."""
+    """Refuse SERVICE and updates; return the query form. See the module docstring.
+
+    Accepted short queries are remembered (a bounded cache: clients repeat queries);
+    refused ones raise every time."""
+    if len(query) <= _CACHEABLE_QUERY:
+        return _inspect_cached(query)
+    return _inspect(query)
+
+
+_CACHEABLE_QUERY = 4096
+
+
+def _inspect(query: str) -> QueryInfo:
     text = unescape_codepoints(query)
     form: str | None = None
     seen_form = False
@@ -137,3 +150,6 @@ def inspect_query(query: str) -> QueryInfo:
         elif upper in UPDATE_KEYWORDS:
             raise UpdateRefused("this endpoint is read-only: SPARQL Update is not accepted")
     return QueryInfo(form=form)
+
+
+_inspect_cached = lru_cache(maxsize=512)(_inspect)

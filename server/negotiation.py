@@ -8,7 +8,8 @@ Contract:
   preference), the one with the highest q-value; each offer gets the q-value of
   the most specific range that matches it (``type/subtype`` > ``type/*`` > ``*/*``,
   as RFC 9110 section 12.5.1 says). Ties go to the earlier offer. ``None`` means
-  nothing is acceptable (the caller answers 406).
+  nothing is acceptable (the caller answers 406). Answers are cached per header
+  for the constant tables.
 - The tables map media types to pyoxigraph formats; the first entry of each
   table is the default sent when the client does not say what it wants.
 """
@@ -138,7 +139,31 @@ def quality(ranges: list[MediaRange], media_type: str) -> float:
 
 
 def choose(header: str | None, offers: tuple[Offer, ...] | list[Offer]) -> Offer | None:
-    """The preferred acceptable offer for an ``Accept`` header, or ``None`` (406)."""
+    """The preferred acceptable offer for an ``Accept`` header, or ``None`` (406).
+
+    Answers for the constant offer tables are cached per header (clients send the
+    same few ``Accept`` headers over and over)."""
+    table = _TABLES.get(id(offers))
+    if table is None or table is not offers or (header is not None and len(header) > _CACHEABLE_HEADER):
+        return _choose(header, offers)
+    key = (header, id(offers))
+    try:
+        return _cache[key]
+    except KeyError:
+        pass
+    if len(_cache) >= _CACHE_SIZE:
+        _cache.clear()
+    offer = _cache[key] = _choose(header, offers)
+    return offer
+
+
+_CACHEABLE_HEADER = 1024
+_CACHE_SIZE = 512
+_TABLES = {id(t): t for t in (RESULTS_OFFERS, GRAPH_OFFERS, PAGE_OFFERS)}
+_cache: dict[tuple[str | None, int], Offer | None] = {}
+
+
+def _choose(header: str | None, offers: tuple[Offer, ...] | list[Offer]) -> Offer | None:
     ranges = parse_accept(header)
     best: Offer | None = None
     best_q = 0.0
@@ -147,3 +172,4 @@ def choose(header: str | None, offers: tuple[Offer, ...] | list[Offer]) -> Offer
         if q > best_q:
             best, best_q = offer, q
     return best
+

@@ -57,55 +57,72 @@ def update() -> Response:
 
 @bp.route("/sparql", methods=["GET", "POST"])
 def sparql() -> Response:
-    if request.method == "GET":
-        params = request.args
+    req = request._get_current_object()  # type: ignore[attr-defined]  # one context lookup, not one per use
+    args = req.args
+    body_query = False
+    if req.method == "GET":
+        params = args
     else:
-        mimetype = request.mimetype
+        mimetype = req.mimetype
         if mimetype == "application/sparql-update":
             raise UpdateRefused(_READ_ONLY)
         if mimetype == "application/x-www-form-urlencoded":
-            params = request.form
+            params = req.form
         elif mimetype == "application/sparql-query":
-            params = request.args
+            params = args
+            body_query = True
         else:
             return error_response(
                 415,
                 "unsupported-media-type",
                 "POST a query as application/sparql-query or application/x-www-form-urlencoded",
             )
-    if "update" in params or "update" in request.args:
+    if "update" in params or "update" in args:
         raise UpdateRefused(_READ_ONLY)
-    if request.method == "POST" and request.mimetype == "application/sparql-query":
+    if body_query:
         try:
-            queries = [request.get_data().decode("utf-8")]
+            queries = [req.get_data().decode("utf-8")]
         except UnicodeDecodeError:
             return error_response(400, "bad-request", "the query must be UTF-8")
-        if "query" in request.args:
+        if "query" in args:
             return error_response(400, "bad-request", "send the query either in the body or in the URL")
     else:
         queries = params.getlist("query")
-    try:
-        default = _graph_list(params.getlist("default-graph-uri"), "default-graph-uri")
-        named = _graph_list(params.getlist("named-graph-uri"), "named-graph-uri")
-    except _BadRequest as exc:
-        return error_response(400, "bad-request", str(exc))
+    default = named = None
+    if "default-graph-uri" in params or "named-graph-uri" in params:
+        try:
+            default = _graph_list(params.getlist("default-graph-uri"), "default-graph-uri")
+            named = _graph_list(params.getlist("named-graph-uri"), "named-graph-uri")
+        except _BadRequest as exc:
+            return error_response(400, "bad-request", str(exc))
     if not queries:
-        if request.method == "GET":
+        if req.method == "GET":
             return service_description()
         return error_response(400, "bad-request", "no query given (expected a 'query' parameter)")
     if len(queries) > 1:
         return error_response(400, "bad-request", "exactly one 'query' parameter is allowed")
-    return execute(queries[0], default or None, named or None)
+    return execute(queries[0], default or None, named or None, req.headers.get("Accept"))
 
 
-def execute(query: str, default_graph: list[str] | None, named_graphs: list[str] | None) -> Response:
-    """Check, negotiate, run and answer one query (see the module docstring)."""
+_NO_ACCEPT = object()
+
+
+def execute(
+    query: str,
+    default_graph: list[str] | None,
+    named_graphs: list[str] | None,
+    accept: str | None | object = _NO_ACCEPT,
+) -> Response:
+    """Check, negotiate, run and answer one query (see the module docstring).
+
+    ``accept`` is the request's ``Accept`` header (read from the request when not given)."""
     if not query.strip():
         return error_response(400, "bad-request", "the query is empty")
     info = inspect_query(query)
-    accept = request.headers.get("Accept")
-    results_offer = choose(accept, RESULTS_OFFERS)
-    graph_offer = choose(accept, GRAPH_OFFERS)
+    if accept is _NO_ACCEPT:
+        accept = request.headers.get("Accept")
+    results_offer = choose(accept, RESULTS_OFFERS)  # type: ignore[arg-type]
+    graph_offer = choose(accept, GRAPH_OFFERS)  # type: ignore[arg-type]
     wanted: Offer | None
     if info.form in ("SELECT", "ASK"):
         wanted = results_offer
@@ -132,6 +149,4 @@ def execute(query: str, default_graph: list[str] | None, named_graphs: list[str]
         named_graphs=named_graphs,
     )
     offer = results_offer if kind == "results" else graph_offer
-    response = Response(body, status=200, content_type=offer.content_type)
-    response.headers["Vary"] = "Accept"
-    return response
+    return Response(body, status=200, headers=(("Content-Type", offer.content_type), ("Vary", "Accept")))
