@@ -149,6 +149,9 @@ def reduced_chunks(store: Store, library: Library, shapes: Shapes, parts: int,
             triple = Triple(quad.subject, quad.predicate, obj)
         by_owner[owner].append(triple)
     shared = by_owner.pop("", [])
+    if only is not None:  # only the shared nodes the kept patterns refer to
+        referred = {t.object.value for ts in by_owner.values() for t in ts if isinstance(t.object, NamedNode)}
+        shared = [t for t in shared if t.subject.value in referred]
     owners = sorted(by_owner)
     parts = max(1, min(parts, len(owners)))
     chunks: list[bytes] = []
