@@ -23,6 +23,7 @@ from patternkg.converter.dumps import jsonld_context, library_prefixes
 
 from .config import ServerConfig
 from .errors import error_response, register_error_handlers
+from .fastpath import SparqlFastPath
 from .pool import PoolSettings, QueryPool
 
 
@@ -92,6 +93,8 @@ def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
     app.register_blueprint(linkeddata.make_blueprint(config))
     app.register_blueprint(dumps.bp)
     app.register_blueprint(health.bp)
+    # plain GET /sparql?query= bypasses Flask's per-request machinery (same checks, same pool)
+    app.wsgi_app = SparqlFastPath(app.wsgi_app, app.extensions["patternkg"].pool, config.cors_origins)  # type: ignore[method-assign]
     return app
 
 
