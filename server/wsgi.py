@@ -56,6 +56,11 @@ class PatternkgServer(BaseApplication):  # type: ignore[misc]
             "worker_exit": _worker_exit,
             "proc_name": "patternkg-serve",
         }
+        # gunicorn's liveness heartbeat touches a file on every event-loop turn (at
+        # least once per request); on tmpfs that is a memory write, on a disk it is a
+        # metadata update.
+        if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+            options["worker_tmp_dir"] = "/dev/shm"
         if self.on_ready is not None:
             options["when_ready"] = self.on_ready
         for key, value in options.items():
