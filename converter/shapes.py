@@ -39,6 +39,19 @@ class ShapeInfo:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """One raw SHACL result (terms as plain strings: IRI or lexical form), before source mapping."""
+
+    focus: str
+    path: str | None
+    value: str | None
+    shape: str  # ShapeInfo.name
+    component: str  # local name of the constraint component
+    severity: str
+    message: str
+
+
+@dataclass(frozen=True)
 class SparqlConstraint:
     shape: ShapeInfo
     target_classes: tuple[str, ...]
@@ -109,6 +122,8 @@ def load_shapes(path: str | None = None) -> Shapes:
             info[prop] = ShapeInfo(name, _str(graph.value(prop, PKS.field)), _str(graph.value(prop, PKS.fix)),
                                    _str(graph.value(prop, SH.message)), _severity(graph, prop, shape))
     core = Graph()
+    for prefix, namespace in graph.namespaces():  # generic messages name terms by the file's prefixes
+        core.bind(prefix, namespace, override=True, replace=True)
     sparql: list[SparqlConstraint] = []
     sparql_shapes = set(graph.subjects(SH.sparql, None))
     for triple in graph:
@@ -138,4 +153,4 @@ def _prefixes(graph: Graph, owner) -> dict[str, str]:
     return out
 
 
-__all__ = ["SH", "PKS", "Shapes", "ShapeInfo", "SparqlConstraint", "load_shapes", "shapes_path"]
+__all__ = ["SH", "PKS", "Finding", "Shapes", "ShapeInfo", "SparqlConstraint", "load_shapes", "shapes_path"]

@@ -9,7 +9,7 @@ import click
 
 from patternkg.converter.reports import FORMATS, render
 from patternkg.converter.shapes import shapes_path
-from patternkg.converter.validation import SEVERITIES, validate_library
+from patternkg.converter.validation import DEFAULT_ENGINE, ENGINES, SEVERITIES, validate_library
 from patternkg.options import source_arguments
 
 
@@ -22,11 +22,14 @@ from patternkg.options import source_arguments
 @click.option("--only", "only", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Report only on these files (e.g. the changed ones); cross-pattern checks still see "
                    "the whole library. Repeatable.")
+@click.option("--engine", type=click.Choice(ENGINES), default=DEFAULT_ENGINE, show_default=True,
+              help="oxigraph: SHACL Core compiled to SPARQL (fast); pyshacl: the reference engine. "
+                   "Both give the same results.")
 @click.option("--shapes-only", is_flag=True,
               help="Print the path of the SHACL shapes file (or write it to --output) and exit.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report (or, with --shapes-only, the shapes) to this file instead of stdout.")
-def validate(sources, base_iri, max_file_size, jobs, fmt, fail_on, only, shapes_only, output):
+def validate(sources, base_iri, max_file_size, jobs, fmt, fail_on, only, engine, shapes_only, output):
     """Check a library against the patternkg SHACL shapes.
 
     Every result names the file, the line of the YAML key or list item, the field,
@@ -41,7 +44,7 @@ def validate(sources, base_iri, max_file_size, jobs, fmt, fail_on, only, shapes_
             click.echo(str(shapes_path()))
         return
     result = validate_library(sources=sources, base_iri=base_iri, max_file_size=max_file_size, jobs=jobs,
-                              only=only)
+                              only=only, engine=engine)
     text = render(result, fmt, fail_on=fail_on)
     if output is not None:
         output.write_text(text + "\n", encoding="utf-8")

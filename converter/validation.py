@@ -42,9 +42,12 @@ from pyoxigraph import NamedNode, RdfFormat, Store, Triple, parse, serialize
 from patternkg.converter.api import Converted, convert
 from patternkg.converter.namespaces import DEFAULT_BASE_IRI, Library
 from patternkg.converter.reader import DEFAULT_MAX_FILE_SIZE
-from patternkg.converter.shapes import SH, ShapeInfo, Shapes, load_shapes
+from patternkg.converter.shacl_sparql import compile_core, run_checks
+from patternkg.converter.shapes import SH, Finding, ShapeInfo, Shapes, load_shapes
 
 SEVERITIES = ("violation", "warning", "info")
+ENGINES = ("oxigraph", "pyshacl")
+DEFAULT_ENGINE = "oxigraph"
 RANK = {name: i for i, name in enumerate(reversed(SEVERITIES))}  # info 0, warning 1, violation 2
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -52,19 +55,6 @@ XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _SHOWN_BY_SHAPES = {"out-of-range", "invalid-type", "invalid-value", "duplicate-slug", "duplicate-id"}
 MIN_CHUNK = 150
 DIGEST_OVER = 64  # longer literals of value-blind predicates are digested  # patterns per worker below which one process does it all
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One raw SHACL result (terms as N-Triples-ish strings), before source mapping."""
-
-    focus: str
-    path: str | None
-    value: str | None
-    shape: str  # ShapeInfo.name
-    component: str  # local name of the constraint component
-    severity: str
-    message: str
 
 
 @dataclass
@@ -219,9 +209,12 @@ def findings_from_report(report: rdflib.Graph, shapes: Shapes) -> list[Finding]:
 _VAR = re.compile(r"\{([?$])(\w+)\}")
 
 
-def run_sparql(store: Store, shapes: Shapes, only: set[str] | None = None,
+def run_sparql(store: Store, shapes: Shapes, focus: set[str] | None = None,
                base_iri: str = DEFAULT_BASE_IRI) -> list[Finding]:
-    """Every SHACL-SPARQL constraint as one whole-graph query (``$this`` joined with the targets)."""
+    """Every SHACL-SPARQL constraint as one whole-graph query (``$this`` joined with the targets).
+
+    With *focus* (node IRIs), only results on those focus nodes are kept.
+    """
     space = Library(base_iri).pattern_space
     out: list[Finding] = []
     for constraint in shapes.sparql:
@@ -234,8 +227,7 @@ def run_sparql(store: Store, shapes: Shapes, only: set[str] | None = None,
         solutions = store.query(query)
         names = [v.value for v in solutions.variables]
         for row in solutions:
-            focus = row["this"].value
-            if only is not None and focus.split("#", 1)[0] not in only:
+            if focus is not None and row["this"].value not in focus:
                 continue
             bindings = {name: row[name] for name in names}
             path = bindings.get("path")
@@ -243,7 +235,8 @@ def run_sparql(store: Store, shapes: Shapes, only: set[str] | None = None,
             message = _VAR.sub(lambda m: _text(bindings.get(m.group(2)), m.group(2), shapes, space),
                                constraint.shape.message or "")
             # SHACL-SPARQL: without ?value, the value of the result is the focus node.
-            out.append(Finding(focus, path.value if path is not None else None, _oxvalue(value) or focus,
+            this = row["this"].value
+            out.append(Finding(this, path.value if path is not None else None, _oxvalue(value) or this,
                                constraint.shape.name, "SPARQLConstraintComponent", constraint.shape.severity,
                                message))
     return out
@@ -276,42 +269,59 @@ def validate(
     jobs: int | None = None,
     only: Sequence[os.PathLike | str] = (),
     shapes_file: os.PathLike | str | None = None,
+    engine: str = DEFAULT_ENGINE,
 ) -> Validation:
     """Convert *sources*, validate, and map results to files (see the module docstring).
 
     *only* (files among the sources) restricts the SHACL Core checks and the reported
     results to those files' patterns while cross-pattern checks still see the whole
-    library: the CI case of a few changed files.
+    library: the CI case of a few changed files. The results are exactly those of the
+    whole-library run that name one of those files.
+
+    *engine* is ``"oxigraph"`` (default: SHACL Core compiled to SPARQL, see
+    :mod:`~patternkg.converter.shacl_sparql`) or ``"pyshacl"`` (the reference). Both give
+    the same results; the Oxigraph engine raises
+    :class:`~patternkg.converter.shacl_sparql.UnsupportedShape` before converting when
+    the shapes use a SHACL feature it does not compile.
     """
     global _SHAPES_FOR_WORKERS
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
     shapes = load_shapes(str(shapes_file) if shapes_file else None)
+    if engine == "oxigraph":
+        compile_core(shapes)  # fail before any work when the shapes use something unsupported
     jobs = jobs or os.cpu_count() or 1
     converted = convert(sources=sources, base_iri=base_iri, max_file_size=max_file_size, jobs=jobs, track=True)
     library = Library(base_iri)
     conversion = converted.conversion
     only_patterns: set[str] | None = None
     only_files: set[str] | None = None
+    focus: set[str] | None = None
     if only:
         wanted = {Path(p).resolve() for p in only}
         only_files = {f for files in conversion.files_by_slug.values() for f in files if Path(f).resolve() in wanted}
         only_files |= {d.file for d in converted.report.diagnostics if Path(d.file).resolve() in wanted}
         only_patterns = {library.pattern(slug).value for slug, files in conversion.files_by_slug.items()
                          if only_files.intersection(files)}
-    parts = 1 if only_patterns is not None else max(1, min(jobs, len(conversion.files_by_slug) // MIN_CHUNK))
-    digests: dict[str, str] = {}
-    chunks = reduced_chunks(converted.store, library, shapes, parts, only_patterns, digests)
-    _SHAPES_FOR_WORKERS = shapes
+        focus = focus_nodes(conversion, library, only_patterns)
     findings: list[Finding] = []
-    if len(chunks) > 1 and sys.platform.startswith("linux"):
-        with get_context("fork").Pool(len(chunks)) as pool:
-            pending = pool.map_async(run_core, chunks)
-            findings += run_sparql(converted.store, shapes, only_patterns, base_iri)  # meanwhile, in this process
-            for part in pending.get():
-                findings += part
+    digests: dict[str, str] = {}
+    if engine == "oxigraph":
+        findings = run_checks(converted.store, shapes, focus) + run_sparql(converted.store, shapes, focus, base_iri)
     else:
-        for chunk in chunks:
-            findings += run_core(chunk)
-        findings += run_sparql(converted.store, shapes, only_patterns, base_iri)
+        parts = 1 if only_patterns is not None else max(1, min(jobs, len(conversion.files_by_slug) // MIN_CHUNK))
+        chunks = reduced_chunks(converted.store, library, shapes, parts, only_patterns, digests)
+        _SHAPES_FOR_WORKERS = shapes
+        if len(chunks) > 1 and sys.platform.startswith("linux"):
+            with get_context("fork").Pool(len(chunks)) as pool:
+                pending = pool.map_async(run_core, chunks)
+                findings += run_sparql(converted.store, shapes, focus, base_iri)  # meanwhile, in this process
+                for part in pending.get():
+                    findings += part
+        else:
+            for chunk in chunks:
+                findings += run_core(chunk)
+            findings += run_sparql(converted.store, shapes, focus, base_iri)
     findings = [f if f.value not in digests else Finding(f.focus, f.path, digests[f.value], f.shape, f.component,
                                                           f.severity, f.message) for f in set(findings)]
     results = locate(sorted(findings, key=_finding_key), converted, library, shapes)
@@ -320,6 +330,18 @@ def validate(
         results = [r for r in results if r.file in only_files]
     results.sort(key=lambda r: (r.file, r.line, -RANK[r.severity], r.shape, r.field, r.value))
     return Validation(results, converted.report.files, converted.report.patterns, converted)
+
+
+def focus_nodes(conversion, library: Library, patterns: set[str]) -> set[str]:
+    """The nodes whose results can name a file of *patterns*: the patterns, every subject their
+    files write (statement nodes and the shared nodes they mention; a result on a shared node is
+    reported at the first file that mentions it)."""
+    out = set(patterns)
+    for slug, files in conversion.files_by_slug.items():
+        if library.pattern(slug).value in patterns:
+            for file in files:
+                out |= {s for (s, _p) in conversion.locations.get(file, {}) if ":" in s and not s.startswith("_:")}
+    return out
 
 
 def _finding_key(f: Finding):
