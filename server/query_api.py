@@ -1,0 +1,302 @@
+"""The prepared-query HTTP API: a Flask blueprint.
+
+Routes (see docs/queries.md):
+
+- ``GET /api/queries``: the catalogue (JSON): name, title, description,
+  parameters, columns, SPARQL text and URL of each query;
+- ``GET /api/queries/<name>?param=value&limit=&offset=``: run one query.
+  Format by ``Accept`` (or ``?format=json|csv|sparql-json|sparql-xml``):
+  ``application/json`` (default: ``{"total", "limit", "offset", "columns",
+  "rows", ...}``), ``text/csv``, ``application/sparql-results+json``,
+  ``application/sparql-results+xml``. ``X-Total-Count`` and ``Link``
+  (``rel=next/prev/first``) headers for paging;
+- ``GET /api/openapi.json``: an OpenAPI 3.1 document generated from the headers;
+- ``GET /api/docs``: a browsable HTML page with each query's SPARQL.
+
+Errors (JSON ``{"error", "message", "status"[, "parameter"]}``): 400 for an
+unknown, missing or malformed parameter (naming it and the expected type),
+404 for an unknown query or an unknown pattern/domain/community, 406 when no
+offered format is acceptable; failures of the runner (timeout, row cap) are
+mapped by the app's error handlers.
+
+The blueprint needs a :class:`~.prepared.PreparedQueries`: given to
+:func:`make_blueprint`, or built per app from the endpoint's worker pool
+(``app.extensions["patternkg"].pool``) and ``config.base_iri``.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+
+from .catalogue import PARAMETER_TYPES, ParameterError, StoredQuery, load_catalogue
+from .negotiation import Offer, choose
+from .prepared import MAX_PAGE_SIZE, PreparedQueries, UnknownQuery, UnknownResource, parse_count, pool_runner
+
+EXTENSION = "patternkg.queries"
+
+OFFERS: tuple[Offer, ...] = (
+    Offer("application/json", "json", "application/json"),
+    Offer("text/csv", "csv", "text/csv; charset=utf-8"),
+    Offer("application/sparql-results+json", "sparql-json", "application/sparql-results+json"),
+    Offer("application/sparql-results+xml", "sparql-xml", "application/sparql-results+xml"),
+)
+_BY_FORMAT = {o.format: o for o in OFFERS}
+
+
+def _error(status: int, error: str, message: str, parameter: str | None = None) -> Response:
+    body: dict[str, Any] = {"error": error, "message": message, "status": status}
+    if parameter is not None:
+        body["parameter"] = parameter
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def prepared() -> PreparedQueries:
+    """The app's :class:`PreparedQueries` (installed when the blueprint is registered)."""
+    return current_app.extensions[EXTENSION]
+
+
+def describe(query: StoredQuery) -> dict[str, Any]:
+    """The catalogue entry of one query (JSON)."""
+    return {
+        "name": query.name,
+        "title": query.title,
+        "description": query.description,
+        "url": url_for("queries.run_query", name=query.name, _external=False),
+        "parameters": [
+            {
+                "name": p.name,
+                "type": p.type,
+                "required": p.required,
+                "default": p.default,
+                "description": p.description,
+                "expected": p.expected,
+                **({"enum": list(p.enum)} if p.enum else {}),
+            }
+            for p in query.parameters
+        ],
+        "columns": [{"name": n, "description": d} for n, d in query.columns],
+        "sparql": query.sparql,
+    }
+
+
+def make_blueprint(queries: PreparedQueries | None = None) -> Blueprint:
+    """The blueprint; with *queries* it uses that runner instead of the app's pool."""
+    bp = Blueprint("queries", __name__)
+    catalogue = load_catalogue() if queries is None else None  # syntax of every query checked now
+
+    @bp.record_once
+    def _install(state: Any) -> None:
+        if queries is not None:
+            state.app.extensions[EXTENSION] = queries
+        else:
+            endpoint = state.app.extensions["patternkg"]
+            state.app.extensions[EXTENSION] = PreparedQueries(
+                pool_runner(endpoint.pool), base_iri=endpoint.config.base_iri, catalogue=catalogue
+            )
+
+    @bp.get("/api/queries")
+    def catalogue() -> Response:
+        return jsonify({"queries": [describe(q) for q in prepared().catalogue.values()]})
+
+    @bp.get("/api/queries/<name>")
+    def run_query(name: str) -> Response:
+        pq = prepared()
+        try:
+            query = pq.get(name)
+        except UnknownQuery as exc:
+            return _error(404, "unknown-query", str(exc))
+        wanted = request.args.get("format")
+        if wanted is not None:
+            offer = _BY_FORMAT.get(wanted)
+            if offer is None:
+                return _error(400, "bad-request", f"parameter 'format': expected one of {', '.join(_BY_FORMAT)}",
+                              "format")
+        else:
+            offer = choose(request.headers.get("Accept"), OFFERS) if request.headers.get("Accept") else OFFERS[0]
+            if offer is None:
+                return _error(406, "not-acceptable",
+                              "no acceptable format; offered: " + ", ".join(o.media_type for o in OFFERS))
+        raw = {k: v for k, v in request.args.items() if k not in ("offset", "format")}
+        if query.parameter("limit") is None:
+            raw.pop("limit", None)
+        for key in request.args:
+            if len(request.args.getlist(key)) > 1:
+                return _error(400, "bad-request", f"parameter '{key}' is given more than once", key)
+        try:
+            limit = pq.page_size(query, request.args.get("limit"))
+            offset = parse_count("offset", request.args.get("offset"), 0, 10**9)
+            answer = pq.run(name, raw)
+        except ParameterError as exc:
+            return _error(400, "bad-parameter", exc.message, exc.parameter)
+        except UnknownResource as exc:
+            return _error(404, "not-found", exc.message, exc.parameter)
+        page = answer.page(limit, offset)
+        if offer.format == "json":
+            response = jsonify({
+                "query": query.name,
+                "parameters": answer.parameters,
+                "total": answer.total,
+                "limit": limit,
+                "offset": offset,
+                "columns": query.column_names,
+                "rows": answer.rows(page),
+            })
+        elif offer.format == "csv":
+            response = Response(answer.csv(page), content_type=offer.content_type)
+        elif offer.format == "sparql-json":
+            response = Response(answer.sparql_json(page), content_type=offer.content_type)
+        else:
+            response = Response(answer.sparql_xml(page), content_type=offer.content_type)
+        response.headers["X-Total-Count"] = str(answer.total)
+        response.headers["Vary"] = "Accept"
+        links = _links(name, limit, offset, answer.total)
+        if links:
+            response.headers["Link"] = ", ".join(links)
+        return response
+
+    @bp.get("/api/openapi.json")
+    def openapi() -> Response:
+        return jsonify(openapi_document(prepared().catalogue.values()))
+
+    @bp.get("/api/docs")
+    def docs() -> Response:
+        return Response(docs_page(prepared().catalogue.values()), content_type="text/html; charset=utf-8")
+
+    return bp
+
+
+def _links(name: str, limit: int, offset: int, total: int) -> list[str]:
+    args = {k: v for k, v in request.args.items() if k not in ("limit", "offset")}
+
+    def link(rel: str, at: int) -> str:
+        query = urlencode({**args, "limit": limit, "offset": at})
+        return f'<{url_for("queries.run_query", name=name)}?{query}>; rel="{rel}"'
+
+    links = [link("first", 0)]
+    if limit and offset + limit < total:
+        links.append(link("next", offset + limit))
+    if offset > 0:
+        links.append(link("prev", max(0, offset - limit)))
+    if limit:
+        links.append(link("last", max(0, (total - 1) // limit * limit)))
+    return links
+
+
+_SCHEMAS: dict[str, dict[str, Any]] = {
+    "pattern": {"type": "string", "pattern": r"^[^\W][\w.~-]*$"},
+    "domain": {"type": "string"},
+    "community": {"type": "string"},
+    "iri": {"type": "string", "format": "iri"},
+    "string": {"type": "string", "minLength": 1, "maxLength": 200},
+    "integer": {"type": "integer"},
+    "number": {"type": "number"},
+    "boolean": {"type": "boolean"},
+}
+
+
+def openapi_document(queries: Any) -> dict[str, Any]:
+    """An OpenAPI 3.1 document: one GET operation per prepared query, from its header."""
+    paths: dict[str, Any] = {
+        "/api/queries": {"get": {
+            "operationId": "listQueries", "summary": "The catalogue of prepared queries",
+            "responses": {"200": {"description": "the catalogue", "content": {"application/json": {
+                "schema": {"type": "object"}}}}},
+        }},
+    }
+    error = {"$ref": "#/components/responses/Error"}
+    for query in queries:
+        parameters = []
+        for p in query.parameters:
+            schema = dict(_SCHEMAS[p.type])
+            if p.enum:
+                schema["enum"] = list(p.enum)
+            if p.min is not None:
+                schema["minimum"] = p.min
+            if p.max is not None:
+                schema["maximum"] = p.max
+            if p.default is not None:
+                schema["default"] = p.default
+            parameters.append({"name": p.name, "in": "query", "required": p.required,
+                               "description": f"{p.description} ({PARAMETER_TYPES[p.type]})", "schema": schema})
+        if query.parameter("limit") is None:
+            parameters.append({"name": "limit", "in": "query", "required": False, "description": "page size",
+                               "schema": {"type": "integer", "minimum": 0, "maximum": MAX_PAGE_SIZE,
+                                          "default": 100}})
+        parameters.append({"name": "offset", "in": "query", "required": False,
+                           "description": "rows to skip", "schema": {"type": "integer", "minimum": 0, "default": 0}})
+        row = {"type": "object", "properties": {n: {"description": d} for n, d in query.columns}}
+        paths[f"/api/queries/{query.name}"] = {"get": {
+            "operationId": "query_" + query.name.replace("-", "_"),
+            "summary": query.title,
+            "description": query.description + "\n\n```sparql\n" + query.sparql + "```",
+            "parameters": parameters,
+            "responses": {
+                "200": {
+                    "description": "one page of the results",
+                    "headers": {"X-Total-Count": {"schema": {"type": "integer"}},
+                                "Link": {"schema": {"type": "string"}}},
+                    "content": {
+                        "application/json": {"schema": {"type": "object", "properties": {
+                            "total": {"type": "integer"}, "limit": {"type": "integer"},
+                            "offset": {"type": "integer"}, "columns": {"type": "array", "items": {"type": "string"}},
+                            "rows": {"type": "array", "items": row}}}},
+                        "text/csv": {"schema": {"type": "string"}},
+                        "application/sparql-results+json": {"schema": {"type": "object"}},
+                        "application/sparql-results+xml": {"schema": {"type": "string"}},
+                    },
+                },
+                "400": error, "404": error, "406": error, "422": error, "503": error,
+            },
+        }}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "patternkg prepared queries", "version": "1",
+                 "description": "Questions people ask of a pattern library, as typed, paginated GET requests."},
+        "paths": paths,
+        "components": {"responses": {"Error": {
+            "description": "an error",
+            "content": {"application/json": {"schema": {"type": "object", "properties": {
+                "error": {"type": "string"}, "message": {"type": "string"}, "status": {"type": "integer"},
+                "parameter": {"type": "string"}}}}},
+        }}},
+    }
+
+
+def docs_page(queries: Any) -> str:
+    """A self-contained HTML page: every query with its parameters, columns, an example form and SPARQL."""
+    parts = ["<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Prepared queries</title>",
+             "<style>body{font-family:sans-serif;max-width:60rem;margin:auto;padding:1rem}"
+             "pre{background:#f4f4f4;padding:.8rem;overflow:auto}td,th{text-align:left;padding:.2rem .6rem}"
+             "</style></head><body><h1>Prepared queries</h1>",
+             "<p>Each query is a GET request; answers as JSON (default), CSV or SPARQL results by "
+             "<code>Accept</code>, paged with <code>limit</code>/<code>offset</code>. "
+             "<a href='openapi.json'>OpenAPI document</a>.</p><ul>"]
+    queries = list(queries)
+    for q in queries:
+        parts.append(f"<li><a href='#{html.escape(q.name)}'>{html.escape(q.name)}</a>: {html.escape(q.title)}</li>")
+    parts.append("</ul>")
+    for q in queries:
+        name = html.escape(q.name)
+        parts.append(f"<section id='{name}'><h2>{name}</h2><p><strong>{html.escape(q.title)}</strong>. "
+                     f"{html.escape(q.description)}</p>")
+        parts.append(f"<form method='get' action='queries/{name}'>")
+        if q.parameters:
+            parts.append("<table><tr><th>parameter</th><th>type</th><th>required</th><th>description</th></tr>")
+            for p in q.parameters:
+                default = "" if p.default is None else html.escape(str(p.default), quote=True)
+                parts.append(f"<tr><td><label>{html.escape(p.name)} <input name='{html.escape(p.name)}' "
+                             f"value='{default}'></label></td><td>{html.escape(p.expected)}</td>"
+                             f"<td>{'yes' if p.required else 'no'}</td><td>{html.escape(p.description)}</td></tr>")
+            parts.append("</table>")
+        parts.append("<button>Run</button></form><table><tr><th>column</th><th>meaning</th></tr>")
+        for column, description in q.columns:
+            parts.append(f"<tr><td>{html.escape(column)}</td><td>{html.escape(description)}</td></tr>")
+        parts.append(f"</table><pre><code>{html.escape(q.sparql)}</code></pre></section>")
+    parts.append("</body></html>")
+    return "".join(parts)
