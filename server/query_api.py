@@ -88,7 +88,7 @@ def describe(query: StoredQuery) -> dict[str, Any]:
 def make_blueprint(queries: PreparedQueries | None = None) -> Blueprint:
     """The blueprint; with *queries* it uses that runner instead of the app's pool."""
     bp = Blueprint("queries", __name__)
-    catalogue = load_catalogue() if queries is None else None  # syntax of every query checked now
+    loaded = load_catalogue() if queries is None else None  # syntax of every query checked now
 
     @bp.record_once
     def _install(state: Any) -> None:
@@ -97,7 +97,7 @@ def make_blueprint(queries: PreparedQueries | None = None) -> Blueprint:
         else:
             endpoint = state.app.extensions["patternkg"]
             state.app.extensions[EXTENSION] = PreparedQueries(
-                pool_runner(endpoint.pool), base_iri=endpoint.config.base_iri, catalogue=catalogue
+                pool_runner(endpoint.pool), base_iri=endpoint.config.base_iri, catalogue=loaded
             )
 
     @bp.get("/api/queries")
