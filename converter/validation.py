@@ -9,16 +9,21 @@ the message and a fix hint. Files the converter could not read are results too
 (severity violation), as are converter warnings the graph cannot show (unknown
 keys, ...). Results are sorted by file, line, severity and shape.
 
-How it runs (the results are identical to one pySHACL run of the whole shapes
-file over the whole graph; ``tests/shapes/test_equivalence.py`` proves it):
+How it runs. Two engines give the same results (``tests/shapes/test_engines.py`` and
+``tests/shapes/test_equivalence.py`` prove it against one pySHACL run of the whole
+shapes file over the whole, unreduced graph):
 
-- SHACL Core shapes run in pySHACL on a *reduced* data graph: only the triples
-  whose predicate a shape's ``sh:path`` names (plus ``rdf:type``) are kept, split
-  into chunks of whole patterns (a pattern with its statement nodes, plus the
-  shared domain/entity/community/agent nodes) validated in parallel processes.
-  Core constraints only follow one pattern's own nodes, so chunks do not change
-  results; results found in two chunks (shared nodes) are merged.
-- SHACL-SPARQL constraints (cross-pattern integrity) run once each as a
+- ``oxigraph`` (default): the SHACL Core shapes are compiled to SPARQL SELECT queries
+  (:mod:`~patternkg.converter.shacl_sparql`) and run on the converted store. With
+  ``only``, every query is restricted (``VALUES ?this``) to the focus nodes whose
+  results can name one of those files.
+- ``pyshacl`` (the reference): SHACL Core shapes run in pySHACL on a *reduced* data
+  graph: only the triples whose predicate a shape's ``sh:path`` names (plus
+  ``rdf:type``) are kept, split into chunks of whole patterns (a pattern with its
+  statement nodes, plus the shared domain/entity/community/agent nodes) validated in
+  parallel processes. Core constraints only follow one pattern's own nodes, so chunks
+  do not change results; results found in two chunks (shared nodes) are merged.
+- In both, the SHACL-SPARQL constraints (cross-pattern integrity) run once each as a
   whole-graph query in Oxigraph: ``$this`` becomes a variable joined with the
   shape's target class, which for these queries is what pre-binding means.
 """

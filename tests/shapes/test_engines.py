@@ -91,7 +91,7 @@ def test_reported_results_equal_between_engines(sources, request):
 
 
 def test_only_equals_the_whole_run_filtered(corpus_validation, corpus_dir):
-    names = ["emotional-bid-responsiveness.md", "platform-enshittification.md", "animal-communication-practice.md"]
+    names = ["emotional-bid-responsiveness.md"]  # self-link, unresolved targets, shared nodes
     dup = {Path(r.file).name for r in corpus_validation.results if r.shape == "DuplicateIdShape"}
     legacy = sorted(Path(r.file).name for r in corpus_validation.results if r.shape == "LegacyDialectShape/dialect")
     for name in names + sorted(dup)[:1] + legacy[:1]:
