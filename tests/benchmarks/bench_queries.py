@@ -1,0 +1,164 @@
+"""Benchmark: every prepared query over HTTP on the shared corpus and on a 10x corpus.
+
+Run from the repository root::
+
+    python tests/benchmarks/bench_queries.py [--requests N] [--factor 10]
+
+Builds an Oxigraph store from ``../shared/corpus/commons-os`` and one from a 10x
+copy (:func:`corpus10x.make_corpus`: renamed copies, copy 0 keeps the original
+names so the same parameters work), starts ``patternkg serve --store`` (gunicorn,
+worker pool with its timeout on) for each, and times N sequential keep-alive GETs
+of ``/api/queries/<name>`` (default page: JSON, limit 100) per query: p50/p95 in ms.
+It also compares the two ways of binding a value, in process, on the `enablers`
+join: the term written into ``VALUES`` (what the server does) versus pyoxigraph's
+``substitutions=``. Not collected by pytest (no ``test_`` prefix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+CORPUS = REPO.parent / "shared" / "corpus" / "commons-os"
+sys.path.insert(0, str(HERE))
+
+#: (query, parameters): representative questions; the enablers target is the corpus's most linked pattern.
+CASES: list[tuple[str, dict[str, str]]] = [
+    ("enablers", {"target": "acceptance-and-commitment"}),
+    ("enablers", {"target": "acceptance-and-commitment", "domain": "mindfulness-presence"}),
+    ("requirements", {"pattern": "knowing-when-to-quit"}),
+    ("neighbours", {"pattern": "just-in-time-jit"}),
+    ("by-domain", {"domain": "operations"}),
+    ("top-assessed", {"dimension": "resilience"}),
+    ("community", {"community": "systems-thinking"}),
+    ("similar", {"pattern": "knowing-when-to-quit"}),
+    ("path", {"from": "just-in-time-jit", "to": "dmaic-six-sigma-methodology"}),
+    ("dangling-references", {}),
+    ("one-sided-relations", {}),
+    ("review-queue", {}),
+    ("search", {"text": "trust"}),
+    ("stats", {}),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def serve(store: Path, tmp: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "patternkg", "serve", "--store", str(store), "--port", str(port),
+         "--workers", "2", "--timeout", "30", "--dumps-dir", str(tmp / f"dumps-{port}")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if requests.get(url + "/health", timeout=2).status_code == 200:
+                return proc, url
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def bench(url: str, n: int) -> list[tuple[str, str, int, float, float]]:
+    session = requests.Session()
+    results = []
+    for name, params in CASES:
+        times = []
+        for i in range(n + 2):
+            t0 = time.perf_counter()
+            r = session.get(f"{url}/api/queries/{name}", params=params, timeout=120)
+            elapsed = (time.perf_counter() - t0) * 1000
+            if r.status_code != 200:
+                raise RuntimeError(f"{name}: {r.status_code} {r.text[:200]}")
+            if i >= 2:  # two warm-up requests
+                times.append(elapsed)
+        label = name + ("(" + ",".join(f"{k}={v}" for k, v in params.items()) + ")" if params else "")
+        results.append((name, label, int(r.headers["X-Total-Count"]), statistics.median(times), pct(times, 95)))
+    return results
+
+
+def binding_comparison(store: Path, n: int) -> tuple[float, float]:
+    """p50 (ms) of `enablers` bound by VALUES vs by substitutions=, in process."""
+    import pyoxigraph as ox
+
+    from patternkg.converter.namespaces import Library
+    from patternkg.server.catalogue import load_catalogue
+
+    db = ox.Store.read_only(str(store))
+    query = load_catalogue()["enablers"]
+    target = Library().pattern("acceptance-and-commitment")
+    by_values = query.bind({"target": target})
+    template = query.sparql.replace("VALUES ?target { UNDEF }", "")
+
+    def timed(run) -> float:
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            run()
+            times.append((time.perf_counter() - t0) * 1000)
+        return statistics.median(times)
+
+    values = timed(lambda: db.query(by_values).serialize(format=ox.QueryResultsFormat.JSON))
+    subst = timed(lambda: db.query(template, substitutions={ox.Variable("target"): target}).serialize(
+        format=ox.QueryResultsFormat.JSON))
+    return values, subst
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--factor", type=int, default=10)
+    args = parser.parse_args()
+    if not CORPUS.is_dir():
+        print(f"shared corpus not found at {CORPUS}", file=sys.stderr)
+        return 1
+    from corpus10x import make_corpus
+
+    from patternkg.converter.api import build
+
+    with tempfile.TemporaryDirectory(prefix="bench-queries-") as tmp_name:
+        tmp = Path(tmp_name)
+        build(store=tmp / "corpus", sources=[CORPUS])
+        make_corpus(CORPUS, tmp / "src10x", args.factor)
+        build(store=tmp / "corpus10x", sources=[tmp / "src10x"])
+        tables = {}
+        for label, store in (("corpus", tmp / "corpus"), (f"{args.factor}x", tmp / "corpus10x")):
+            proc, url = serve(store, tmp)
+            try:
+                tables[label] = bench(url, args.requests)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+        values, subst = binding_comparison(tmp / "corpus", args.requests)
+    keys = list(tables)
+    print(f"| query | rows ({keys[0]}) | p50 ms | p95 ms | rows ({keys[1]}) | p50 ms | p95 ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for a, b in zip(tables[keys[0]], tables[keys[1]]):
+        print(f"| `{a[1]}` | {a[2]} | {a[3]:.1f} | {a[4]:.1f} | {b[2]} | {b[3]:.1f} | {b[4]:.1f} |")
+    print(f"\nenablers in process, p50: VALUES {values:.1f} ms, substitutions= {subst:.1f} ms "
+          f"({subst / values:.1f}x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
