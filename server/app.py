@@ -93,6 +93,9 @@ def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
     app.register_blueprint(linkeddata.make_blueprint(config))
     app.register_blueprint(dumps.bp)
     app.register_blueprint(health.bp)
+    from .query_api import make_blueprint as queries_blueprint
+
+    app.register_blueprint(queries_blueprint())  # prepared queries (issue 5), run through the pool
     # plain GET /sparql?query= bypasses Flask's per-request machinery (same checks, same pool)
     app.wsgi_app = SparqlFastPath(app.wsgi_app, app.extensions["patternkg"].pool, config.cors_origins)  # type: ignore[method-assign]
     return app

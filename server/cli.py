@@ -140,4 +140,6 @@ def _run(config: ServerConfig) -> None:
     PatternkgServer(config, on_ready=ready).run()
 
 
-commands: list[click.Command] = [serve]
+from .queries_cli import queries as _queries, query as _query  # noqa: E402
+
+commands: list[click.Command] = [serve, _queries, _query]
