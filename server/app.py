@@ -101,7 +101,7 @@ def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
     return app
 
 
-_CORS_PATHS = ("/sparql", "/void", "/dumps", "/pattern")
+_CORS_PATHS = ("/sparql", "/void", "/dumps", "/pattern", "/api/")
 _CORS_METHODS = ("GET", "POST", "OPTIONS")
 _CORS_HEADERS = {"content-type": "Content-Type", "accept": "Accept"}
 

@@ -171,3 +171,11 @@ def test_over_real_http(library_store, tmp_path):
         assert json.loads(requests.get(server.url + "/api/openapi.json", timeout=30).text)["openapi"] == "3.1.0"
     finally:
         stop_server(server)
+
+
+def test_cors_on_the_api(client):
+    r = client.get("/api/queries", headers={"Origin": "https://tool.example"})
+    assert r.headers.get("Access-Control-Allow-Origin") == "*"
+    pre = client.options("/api/queries/enablers", headers={"Origin": "https://tool.example",
+                                                            "Access-Control-Request-Method": "GET"})
+    assert pre.headers.get("Access-Control-Allow-Origin") == "*"
