@@ -25,7 +25,7 @@ from urllib.parse import parse_qs
 
 from .errors import QUERY_ERROR_STATUS
 from .guard import RequestRefused, inspect_query
-from .negotiation import GRAPH_OFFERS, RESULTS_OFFERS, choose
+from .negotiation import negotiate
 from .pool import QueryError, QueryPool
 
 _REASONS = {200: "OK", 400: "BAD REQUEST", 422: "UNPROCESSABLE ENTITY", 500: "INTERNAL SERVER ERROR",
@@ -66,18 +66,9 @@ class SparqlFastPath:
         except RequestRefused:
             return self.wsgi_app(environ, start_response)
         accept = environ.get("HTTP_ACCEPT")
-        results_offer = choose(accept, RESULTS_OFFERS)
-        graph_offer = choose(accept, GRAPH_OFFERS)
-        if info.form in ("SELECT", "ASK"):
-            wanted = results_offer
-        elif info.form in ("CONSTRUCT", "DESCRIBE"):
-            wanted = graph_offer
-        else:
-            wanted = results_offer or graph_offer
+        wanted, results_offer, graph_offer = negotiate(info.form, accept)
         if wanted is None:
             return self.wsgi_app(environ, start_response)
-        results_offer = results_offer or RESULTS_OFFERS[0]
-        graph_offer = graph_offer or GRAPH_OFFERS[0]
         try:
             kind, body = self.pool.run(
                 "query",

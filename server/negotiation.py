@@ -173,3 +173,25 @@ def _choose(header: str | None, offers: tuple[Offer, ...] | list[Offer]) -> Offe
             best, best_q = offer, q
     return best
 
+
+
+class Negotiated(NamedTuple):
+    """What to answer a query of one form with: ``wanted`` is None when nothing is acceptable
+    (406); ``results`` and ``graph`` are the offers the worker serialises with (defaults filled)."""
+
+    wanted: Offer | None
+    results: Offer
+    graph: Offer
+
+
+def negotiate(form: str, accept: str | None) -> Negotiated:
+    """Pick the response format for a query of *form* (SELECT, ASK, CONSTRUCT, DESCRIBE)."""
+    results_offer = choose(accept, RESULTS_OFFERS)
+    graph_offer = choose(accept, GRAPH_OFFERS)
+    if form in ("SELECT", "ASK"):
+        wanted = results_offer
+    elif form in ("CONSTRUCT", "DESCRIBE"):
+        wanted = graph_offer
+    else:
+        wanted = results_offer or graph_offer
+    return Negotiated(wanted, results_offer or RESULTS_OFFERS[0], graph_offer or GRAPH_OFFERS[0])

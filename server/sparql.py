@@ -24,7 +24,7 @@ from pyoxigraph import NamedNode
 
 from .errors import error_response
 from .guard import UpdateRefused, inspect_query
-from .negotiation import GRAPH_OFFERS, RESULTS_OFFERS, Offer, choose
+from .negotiation import GRAPH_OFFERS, RESULTS_OFFERS, negotiate
 from .pool import QueryPool
 from .service_description import service_description
 
@@ -121,15 +121,7 @@ def execute(
     info = inspect_query(query)
     if accept is _NO_ACCEPT:
         accept = request.headers.get("Accept")
-    results_offer = choose(accept, RESULTS_OFFERS)  # type: ignore[arg-type]
-    graph_offer = choose(accept, GRAPH_OFFERS)  # type: ignore[arg-type]
-    wanted: Offer | None
-    if info.form in ("SELECT", "ASK"):
-        wanted = results_offer
-    elif info.form in ("CONSTRUCT", "DESCRIBE"):
-        wanted = graph_offer
-    else:
-        wanted = results_offer or graph_offer
+    wanted, results_offer, graph_offer = negotiate(info.form, accept)  # type: ignore[arg-type]
     if wanted is None:
         kinds = RESULTS_OFFERS if info.form in ("SELECT", "ASK") else GRAPH_OFFERS
         return error_response(
@@ -138,8 +130,6 @@ def execute(
             "no acceptable format; this query can be answered as: "
             + ", ".join(dict.fromkeys(o.media_type for o in kinds)),
         )
-    results_offer = results_offer or RESULTS_OFFERS[0]
-    graph_offer = graph_offer or GRAPH_OFFERS[0]
     kind, body = pool().run(
         "query",
         query=query,

@@ -44,40 +44,22 @@ class RowLimitExceeded(Exception):
     pass
 
 
-class _CountingWriter:
-    """A binary sink for TSV results that raises once more than *limit* rows were written."""
+class _CappedSink:
+    """A binary sink that raises :class:`RowLimitExceeded` once more than *limit* units were written.
 
-    def __init__(self, limit: int) -> None:
+    ``unit="bytes"`` counts bytes; ``unit="rows"`` counts TSV result rows (newlines
+    after the header line; TSV escapes newlines inside terms)."""
+
+    def __init__(self, limit: int, unit: str) -> None:
         self.limit = limit
-        self.lines = 0
+        self.count = -1 if unit == "rows" else 0  # the TSV header line is not a row
+        self.rows = unit == "rows"
         self.exceeded = False
         self.chunks: list[bytes] = []
 
     def write(self, data: bytes) -> int:
-        self.lines += data.count(b"\n")
-        # the first line is the header; TSV escapes newlines inside terms
-        if self.lines - 1 > self.limit:
-            self.exceeded = True
-            raise RowLimitExceeded
-        self.chunks.append(bytes(data))
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-
-class _ByteCap:
-    """A binary sink that raises once more than *limit* bytes were written."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.size = 0
-        self.exceeded = False
-        self.chunks: list[bytes] = []
-
-    def write(self, data: bytes) -> int:
-        self.size += len(data)
-        if self.size > self.limit:
+        self.count += data.count(b"\n") if self.rows else len(data)
+        if self.count > self.limit:
             self.exceeded = True
             raise RowLimitExceeded
         self.chunks.append(bytes(data))
@@ -159,7 +141,7 @@ class Worker:
             # Fast path: every row takes at least one byte, so an answer of at most
             # max_rows bytes has at most max_rows rows. Larger answers are run again
             # and counted exactly (TSV has one line per row).
-            sink = _ByteCap(self.max_rows)
+            sink = _CappedSink(self.max_rows, "bytes")
             try:
                 result.serialize(sink, format=getattr(ox.QueryResultsFormat, results_format))
                 return "results", b"".join(sink.chunks)
@@ -171,7 +153,7 @@ class Worker:
         return "graph", self._triples(result, graph_format)
 
     def _solutions(self, result: ox.QuerySolutions, fmt: str) -> bytes:
-        sink = _CountingWriter(self.max_rows)
+        sink = _CappedSink(self.max_rows, "rows")
         try:
             result.serialize(sink, format=ox.QueryResultsFormat.TSV)
         except Exception:
