@@ -72,6 +72,8 @@ class Mapped:
     locations: dict[tuple[str, str], tuple] = field(default_factory=dict)
     id_targets: set[str] = field(default_factory=set)  # targets written as pat_ ids (all link kinds)
     lines: tuple[int | None, int | None] = (None, None)  # lines of slug and id
+    #: descriptions of nodes many patterns name (see :meth:`Mapper._describe`); merged by the pipeline
+    shared: list[Triple] = field(default_factory=list)
 
 
 class Mapper:
@@ -85,7 +87,7 @@ class Mapper:
         self.s_domains = library.scheme("domains")
         self.s_commons = library.scheme("commons-domains")
         self.s_communities = library.scheme("communities")
-        self.described: set[str] = set()
+        self.described: set[Triple] = set()  # shared triples this process has sent
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -107,18 +109,25 @@ class Mapper:
 
         self._emit = emit
 
-    def _shared(self, node: NamedNode) -> bool:
-        """True the first time this mapper describes a node shared by many patterns.
+    def _describe(self, node: NamedNode, p: NamedNode, o, path: tuple = ()) -> None:
+        """Describe a node many patterns name (domain, community, entity, agent).
 
-        Domains, communities, entities and agents are described by every pattern that
-        names them; writing each description once per process keeps bulk loads small.
-        With tracking on (validation) every pattern describes them, for locations."""
+        These triples go to :attr:`Mapped.shared`, not to the pattern's own triples: the
+        pipeline merges them across files in file order, so the result does not depend on
+        which worker process read which file (the first file's label is the preferred
+        one, other labels become alternatives). Without tracking, a mapper sends each
+        triple once per process; that is enough, because the first file naming a triple
+        is always the first one its process sees with it."""
+        if o is None:
+            return
+        triple = Triple(node, p, o)
         if self.track:
-            return True
-        if node.value in self.described:
-            return False
-        self.described.add(node.value)
-        return True
+            self.locations.setdefault((node.value, p.value), path)
+        elif triple in self.described:
+            return
+        else:
+            self.described.add(triple)
+        self.shared.append(triple)
 
     def _warn(self, code: str, message: str, path: tuple) -> None:
         self.diagnostics.append(Diagnostic("warning", code, self.doc.path, message, field_path(path),
@@ -159,6 +168,7 @@ class Mapper:
     def map(self, doc: Document) -> Mapped:
         self.doc = doc
         self.triples: list[Triple] = []
+        self.shared: list[Triple] = []
         self._bind_emit()
         self.diagnostics: list[Diagnostic] = list(doc.duplicates)
         self.targets: list[tuple[str, str]] = []
@@ -193,7 +203,8 @@ class Mapper:
         if self.track:
             locations = {key: (field_path(path), doc.line_of(path)) for key, path in self.locations.items()}
         return Mapped(slug, ident if isinstance(ident, str) else None, dialect, self.triples, self.diagnostics,
-                      self.targets, locations, self.id_targets, (doc.line_of(("slug",)), doc.line_of(("id",))))
+                      self.targets, locations, self.id_targets, (doc.line_of(("slug",)), doc.line_of(("id",))),
+                      self.shared)
 
     # -- identity -----------------------------------------------------------------------------
 
@@ -256,11 +267,9 @@ class Mapper:
         node = self.lib.domain(seg)
         C = self.g_curated
         self._emit(self.P, prop, node, C, path)
-        if not self._shared(node):
-            return
-        self._emit(node, A, _P["Domain"], C, path)
-        self._emit(node, SKOS_SCHEME, self.s_domains, C, path)
-        self._emit(node, SKOS_PREF, Literal(str(value)), C, path)
+        self._describe(node, A, _P["Domain"], path)
+        self._describe(node, SKOS_SCHEME, self.s_domains, path)
+        self._describe(node, SKOS_PREF, Literal(str(value)), path)
 
     def _commons_domain(self, value, path):
         C = self.g_curated
@@ -271,11 +280,9 @@ class Mapper:
                 continue
             node = self.lib.commons_domain(seg)
             self._emit(self.P, _P["commonsDomain"], node, C, sub)
-            if not self._shared(node):
-                continue
-            self._emit(node, A, _P["CommonsDomain"], C, sub)
-            self._emit(node, SKOS_SCHEME, self.s_commons, C, sub)
-            self._emit(node, SKOS_PREF, Literal(str(d)), C, sub)
+            self._describe(node, A, _P["CommonsDomain"], sub)
+            self._describe(node, SKOS_SCHEME, self.s_commons, sub)
+            self._describe(node, SKOS_PREF, Literal(str(d)), sub)
 
     def _search_hints(self, value, path):
         for key, item in self._mapping(value, path).items():
@@ -383,9 +390,8 @@ class Mapper:
             if seg is None:
                 continue
             agent = self.lib.agent(seg)
-            if self._shared(agent):
-                self._emit(agent, A, PROV_AGENT, C, sub)
-                self._emit(agent, RDFS_LABEL, Literal(str(name)), C, sub)
+            self._describe(agent, A, PROV_AGENT, sub)
+            self._describe(agent, RDFS_LABEL, Literal(str(name)), sub)
             if role is None or role == "author":
                 self._emit(self.P, DC["creator"] if role == "author" else prop, agent, C, sub)
             else:
@@ -540,15 +546,13 @@ class Mapper:
         self._emit(node, _P["entity"], entity, G, path)
         self._emit(node, _P["relevance"], v.decimal(e.get("relevance"), path + ("relevance",), self._warn,
                                                       low=0, high=1), G, path + ("relevance",))
-        if not self._shared(entity):
-            return
-        self._emit(entity, A, _P["Entity"], G, path)
-        self._emit(entity, RDFS_LABEL, v.text(e.get("label"), path + ("label",), self._warn), G, path + ("label",))
+        self._describe(entity, A, _P["Entity"], path)
+        self._describe(entity, RDFS_LABEL, v.text(e.get("label"), path + ("label",), self._warn), path + ("label",))
         if e.get("type") is not None:
-            self._emit(entity, _P["entityType"], self._concept("entity-type", e["type"], path + ("type",)), G,
-                       path + ("type",))
+            self._describe(entity, _P["entityType"], self._concept("entity-type", e["type"], path + ("type",)),
+                           path + ("type",))
         if isinstance(raw, str) and QID.fullmatch(raw):
-            self._emit(entity, OWL_SAMEAS, NamedNode(WIKIDATA_ENTITY + raw), G, path + ("id",))
+            self._describe(entity, OWL_SAMEAS, NamedNode(WIKIDATA_ENTITY + raw), path + ("id",))
 
     def _community(self, item, path):
         G = self.g_garden
@@ -569,11 +573,9 @@ class Mapper:
         if c.get("source") is not None:
             self._emit(node, _P["communitySource"], self._concept("community-source", c["source"],
                                                                    path + ("source",)), G, path + ("source",))
-        if not self._shared(community):
-            return
-        self._emit(community, A, _P["Community"], G, path)
-        self._emit(community, SKOS_SCHEME, self.s_communities, G, path)
-        self._emit(community, SKOS_PREF, v.text(c.get("label"), path + ("label",), self._warn), G, path + ("label",))
+        self._describe(community, A, _P["Community"], path)
+        self._describe(community, SKOS_SCHEME, self.s_communities, path)
+        self._describe(community, SKOS_PREF, v.text(c.get("label"), path + ("label",), self._warn), path + ("label",))
 
     def _inferred_link(self, item, path):
         G = self.g_garden

@@ -61,6 +61,7 @@ class FileResult:
     locations: dict | None = None
     id_targets: set[str] = field(default_factory=set)
     lines: tuple[int | None, int | None] = (None, None)  # of slug and id
+    shared: bytes = b""  # N-Triples describing nodes many patterns name; see SharedDescriptions
 
 
 def default_sources() -> list[Path]:
@@ -121,6 +122,7 @@ def _convert_one(source: SourceFile) -> FileResult:
         mapped.locations if _worker_mapper.track else None,
         mapped.id_targets,
         mapped.lines,
+        serialize(mapped.shared, format=RdfFormat.N_TRIPLES) if mapped.shared else b"",
     )
 
 
@@ -135,6 +137,46 @@ def _results(files: list[SourceFile], *, base_iri: str, max_size: int, jobs: int
 
 
 # -- main side ------------------------------------------------------------------------------------
+
+_PREF_LABEL = b"<http://www.w3.org/2004/02/skos/core#prefLabel>"
+_ALT_LABEL = b"<http://www.w3.org/2004/02/skos/core#altLabel>"
+
+
+class SharedDescriptions:
+    """Merges the descriptions of nodes many patterns name, in file order.
+
+    Fed each file's shared N-Triples in discovery order, :meth:`merge` returns the
+    lines not written before. A node keeps the ``skos:prefLabel`` of the first file
+    that names it; a different label from a later file becomes a ``skos:altLabel``
+    (SKOS allows one preferred label), so nothing is dropped and the outcome does not
+    depend on how files were spread over worker processes. Memory: one hash per
+    distinct line and per labelled node (a 64-bit hash; a collision would need some
+    4 billion distinct lines to become likely).
+    """
+
+    def __init__(self) -> None:
+        self.written: set[int] = set()
+        self.labelled: set[int] = set()
+
+    def merge(self, ntriples: bytes) -> bytes:
+        out = []
+        for line in ntriples.splitlines(keepends=True):
+            key = hash(line)
+            if key in self.written:
+                continue
+            self.written.add(key)
+            # N-Triples subjects and predicates are IRIs or blank nodes: no spaces inside.
+            subject, predicate, rest = line.split(b" ", 2)
+            if predicate == _PREF_LABEL:
+                node = hash(subject)
+                if node in self.labelled:
+                    line = b" ".join((subject, _ALT_LABEL, rest))
+                    if hash(line) in self.written:
+                        continue
+                    self.written.add(hash(line))
+                self.labelled.add(node)
+            out.append(line)
+        return b"".join(out)
 
 class _Loader:
     """Bulk-loads N-Triples batches on a background thread (pyoxigraph releases the GIL)."""
@@ -202,6 +244,7 @@ def load_library(
     loader = _Loader(store)
     batch: list[bytes] = []
     size = 0
+    shared = SharedDescriptions()
     try:
         for result in _results(files, base_iri=base_iri, max_size=max_file_size, jobs=jobs or os.cpu_count() or 1,
                                track=track):
@@ -230,6 +273,8 @@ def load_library(
             report.triples += result.triples
             batch.append(result.ntriples)
             size += len(result.ntriples)
+            if result.shared:
+                batch.append(shared.merge(result.shared))
             if size >= BATCH_BYTES:
                 loader.put(b"".join(batch))
                 batch, size = [], 0
