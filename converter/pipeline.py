@@ -29,7 +29,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import TypeVar
 
-from pyoxigraph import RdfFormat, Store, serialize
+from pyoxigraph import RdfFormat, Store
 
 from patternkg.converter.diagnostics import BuildReport, Diagnostic
 from patternkg.converter.mapper import Mapper
@@ -112,8 +112,8 @@ def _convert_one(source: SourceFile) -> FileResult:
         return FileResult(source.display, diagnostics=[exc.diagnostic])
     return FileResult(
         source.display,
-        serialize(mapped.triples, format=RdfFormat.N_TRIPLES),
-        len(mapped.triples),
+        "".join(mapped.ntriples).encode(),
+        len(mapped.ntriples),
         mapped.diagnostics,
         mapped.slug,
         mapped.ident,
@@ -122,7 +122,7 @@ def _convert_one(source: SourceFile) -> FileResult:
         mapped.locations if _worker_mapper.track else None,
         mapped.id_targets,
         mapped.lines,
-        serialize(mapped.shared, format=RdfFormat.N_TRIPLES) if mapped.shared else b"",
+        "".join(mapped.shared).encode(),
     )
 
 
