@@ -66,6 +66,11 @@ RESOURCE_CLASSES: dict[str, str] = {
 }
 
 MAX_STRING_LENGTH = 200
+#: The variable of a query's count form (see :func:`count_form`).
+COUNT_VARIABLE = "_count"
+_PROLOGUE = re.compile(r"(?:\s+|#[^\n]*(?:\n|$)|(?:PREFIX|BASE)\b[^<{}]*<[^>]*>)*", re.I)
+_ORDER_BY = re.compile(r"\bORDER\s+BY\b", re.I)
+_PAGING = re.compile(r"\b(?:LIMIT|OFFSET)\b", re.I)
 _PLACEHOLDER = re.compile(r"VALUES\s+\?([A-Za-z_][A-Za-z0-9_]*)\s*\{\s*UNDEF\s*\}")
 _INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
 _BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
@@ -166,6 +171,8 @@ class StoredQuery:
     sparql: str
     """The query as written in the file (without the header): runnable, every placeholder UNDEF."""
     path: Path = field(compare=False)
+    count_sparql: str = field(default="", compare=False)
+    """:func:`count_form` of :attr:`sparql` (same placeholders)."""
 
     @property
     def column_names(self) -> list[str]:
@@ -193,8 +200,9 @@ class StoredQuery:
             terms[param.name] = param.parse(value, library)
         return terms
 
-    def bind(self, terms: Mapping[str, Literal | NamedNode]) -> str:
-        """The query text with each placeholder's UNDEF replaced by its term (N-Triples form)."""
+    def bind(self, terms: Mapping[str, Literal | NamedNode], count: bool = False) -> str:
+        """The query text (its count form with *count*) with each placeholder's UNDEF replaced
+        by its term (N-Triples form)."""
 
         def replace(match: re.Match[str]) -> str:
             term = terms.get(match.group(1))
@@ -204,7 +212,7 @@ class StoredQuery:
                 raise TypeError(f"parameter {match.group(1)!r} must be bound to a pyoxigraph term")
             return f"VALUES ?{match.group(1)} {{ {term} }}"
 
-        return _PLACEHOLDER.sub(replace, self.sparql)
+        return _PLACEHOLDER.sub(replace, self.count_sparql if count else self.sparql)
 
     def resources(self, terms: Mapping[str, Literal | NamedNode]) -> list[tuple[str, NamedNode, str]]:
         """(parameter, term, class IRI) for every bound value that must exist in the library."""
@@ -222,6 +230,26 @@ def existence_query(resources: list[tuple[str, NamedNode, str]]) -> str:
         "SELECT ?parameter WHERE { VALUES (?parameter ?resource ?class) { " + rows + " } "
         "FILTER NOT EXISTS { ?resource a ?class } } ORDER BY ?parameter"
     )
+
+
+def count_form(sparql: str) -> str:
+    """``SELECT (COUNT(*) AS ?_count)`` over the query without its final ORDER BY: the number of
+    rows of the answer. Raises :class:`ValueError` when the text does not have the expected shape
+    (prologue, ``SELECT ... { ... }``, solution modifiers without LIMIT or OFFSET)."""
+    prologue = _PROLOGUE.match(sparql)
+    head, body = sparql[:prologue.end()], sparql[prologue.end():]  # type: ignore[union-attr]
+    if not body[:6].upper() == "SELECT":
+        raise ValueError("the query must be PREFIX/BASE declarations followed by SELECT")
+    end = body.rfind("}")
+    if end < 0:
+        raise ValueError("no group graph pattern")
+    tail = body[end + 1:]
+    if _PAGING.search(tail):
+        raise ValueError("LIMIT and OFFSET are reserved for paging")
+    order = _ORDER_BY.search(tail)
+    if order is not None:
+        body = body[:end + 1 + order.start()]
+    return f"{head}SELECT (COUNT(*) AS ?{COUNT_VARIABLE}) WHERE {{\n{{\n{body.rstrip()}\n}}\n}}\n"
 
 
 def _header(path: Path) -> tuple[dict[str, Any], str]:
@@ -313,6 +341,12 @@ def load_query(path: Path) -> StoredQuery:
     for key in ("title", "description"):
         if not isinstance(meta.get(key), str) or not meta[key].strip():
             raise CatalogueError(f"{path.name}: header needs a {key}")
+    try:
+        counting = count_form(sparql)
+        Store().query(counting)
+        Store().query(sparql.rstrip() + "\nLIMIT 1 OFFSET 1")
+    except (ValueError, SyntaxError) as exc:
+        raise CatalogueError(f"{path.name}: cannot be paged ({exc})") from None
     return StoredQuery(
         name=name,
         title=meta["title"].strip(),
@@ -321,6 +355,7 @@ def load_query(path: Path) -> StoredQuery:
         columns=tuple(columns),
         sparql=sparql,
         path=path,
+        count_sparql=counting,
     )
 
 

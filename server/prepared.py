@@ -12,9 +12,20 @@ limits of the endpoint apply: the HTTP API).
 - unknown, missing or malformed parameter -> :class:`~.catalogue.ParameterError`
   (names the parameter and the expected type);
 - a pattern, domain or community that is not in the store -> :class:`UnknownResource`;
-- otherwise an :class:`Answer` with *all* rows of the query (so the total is
-  exact); paging is a slice of it. Errors of the runner (timeouts, row cap,
-  ...) propagate unchanged.
+- otherwise an :class:`Answer` with the rows of the page asked for (all rows
+  when no ``limit`` is given) and the exact number of rows of the whole answer
+  (``total``). Errors of the runner (timeouts, row cap, ...) propagate unchanged.
+
+Paging runs in the store: ``LIMIT``/``OFFSET`` are appended to the bound query,
+so Oxigraph stops once the page is complete and only the page crosses the
+worker pipe. ``total`` comes for free when the page is not full (it is then
+``offset + rows``); otherwise from the query's count form
+(:attr:`~.catalogue.StoredQuery.count_sparql`: ``SELECT (COUNT(*) ...)`` over
+the query without its ``ORDER BY``). With ``cache=True`` counts (and the checks
+that a pattern/domain/community exists) are remembered per
+:class:`PreparedQueries`, keyed by query and bound values: only for a store
+that cannot change while it is queried (the server's read-only store; one
+:class:`PreparedQueries` per app, so per store).
 """
 
 from __future__ import annotations
@@ -22,6 +33,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -31,12 +44,14 @@ from pyoxigraph import QueryResultsFormat, Store, parse_query_results
 
 from patternkg.converter.namespaces import DEFAULT_BASE_IRI, XSD, Library
 
-from .catalogue import ParameterError, StoredQuery, existence_query, load_catalogue
+from .catalogue import COUNT_VARIABLE, ParameterError, StoredQuery, existence_query, load_catalogue
 
 Runner = Callable[[str], bytes]
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 10_000
+#: Entries of the count/existence cache of one :class:`PreparedQueries` (least recently used dropped).
+CACHE_SIZE = 4096
 
 _INTEGERS = {XSD + t for t in ("integer", "int", "long", "short", "byte", "nonNegativeInteger",
                                  "positiveInteger", "negativeInteger", "nonPositiveInteger",
@@ -105,22 +120,18 @@ def plain_value(term: Mapping[str, str] | None) -> Any:
 
 @dataclass
 class Answer:
-    """All rows of one run of a prepared query (SPARQL JSON bindings), plus how it was asked."""
+    """One page of a run of a prepared query (SPARQL JSON bindings), plus how it was asked."""
 
     query: StoredQuery
     parameters: dict[str, str]
     """The bound values, as N-Triples terms (for display)."""
     sparql: str
-    """The text that ran."""
+    """The text that ran (with its LIMIT/OFFSET when paged)."""
     bindings: list[dict[str, dict[str, str]]]
-
-    @property
-    def total(self) -> int:
-        return len(self.bindings)
-
-    def page(self, limit: int | None, offset: int = 0) -> list[dict[str, dict[str, str]]]:
-        end = None if limit is None else offset + limit
-        return self.bindings[offset:end]
+    """The rows of the page (all rows when no limit was given)."""
+    total: int
+    """The number of rows of the whole answer."""
+    offset: int = 0
 
     def rows(self, bindings: list[dict[str, dict[str, str]]]) -> list[dict[str, Any]]:
         columns = self.query.column_names
@@ -145,14 +156,44 @@ class Answer:
         return out.getvalue()
 
 
+class _LRU:
+    """A small thread-safe least-recently-used mapping."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            if key not in self._data:
+                return None
+            self._data.move_to_end(key)
+            return self._data[key]
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
 class PreparedQueries:
-    """The catalogue bound to one library (base IRI) and one runner."""
+    """The catalogue bound to one library (base IRI) and one runner.
+
+    *cache*: remember totals and existence checks (see the module docstring);
+    only for a runner whose store cannot change (the server's pool)."""
 
     def __init__(self, runner: Runner, *, base_iri: str = DEFAULT_BASE_IRI,
-                 catalogue: dict[str, StoredQuery] | None = None) -> None:
+                 catalogue: dict[str, StoredQuery] | None = None, cache: bool = False) -> None:
         self.runner = runner
         self.library = Library(base_iri)
         self.catalogue = catalogue if catalogue is not None else load_catalogue()
+        self.cache: _LRU | None = _LRU(CACHE_SIZE) if cache else None
 
     def get(self, name: str) -> StoredQuery:
         try:
@@ -160,20 +201,42 @@ class PreparedQueries:
         except KeyError:
             raise UnknownQuery(name) from None
 
-    def run(self, name: str, raw: Mapping[str, str]) -> Answer:
-        """Validate *raw* (parameter name -> text), check resources exist, run; see the module docstring."""
+    def _cached(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        if self.cache is None:
+            return compute()
+        value = self.cache.get(key)
+        if value is None:
+            value = compute()
+            self.cache.put(key, value)
+        return value
+
+    def run(self, name: str, raw: Mapping[str, str], limit: int | None = None, offset: int = 0) -> Answer:
+        """Validate *raw* (parameter name -> text), check resources exist, run one page
+        (*limit* rows from *offset*; every row when *limit* is None); see the module docstring."""
         query = self.get(name)
         terms = query.parse_values(raw, self.library)
         resources = query.resources(terms)
         if resources:
-            missing = _bindings(self.runner(existence_query(resources)))
+            check = existence_query(resources)
+            missing = self._cached(("exists", check), lambda: _bindings(self.runner(check)))
             if missing:
                 parameter = missing[0]["parameter"]["value"]
                 param = query.parameter(parameter)
                 assert param is not None
                 raise UnknownResource(parameter, param.type, raw.get(parameter, str(param.default)))
         sparql = query.bind(terms)
-        return Answer(query, {k: str(v) for k, v in terms.items()}, sparql, _bindings(self.runner(sparql)))
+        paged = sparql
+        if limit is not None or offset:
+            paged = sparql.rstrip() + "\n" + (f"LIMIT {int(limit)} " if limit is not None else "") + (
+                f"OFFSET {int(offset)}" if offset else "")
+        bindings = _bindings(self.runner(paged)) if limit != 0 else []
+        if limit != 0 and (bindings or offset == 0) and (limit is None or len(bindings) < limit):
+            total = offset + len(bindings)  # a page that is not full ends the answer
+        else:
+            counting = query.bind(terms, count=True)
+            total = self._cached(("count", counting),
+                                 lambda: int(_bindings(self.runner(counting))[0][COUNT_VARIABLE]["value"]))
+        return Answer(query, {k: str(v) for k, v in terms.items()}, paged, bindings, total, offset)
 
     def page_size(self, query: StoredQuery, raw: str | None) -> int:
         """The page size asked for (``limit``): the query's own ``limit`` default, else DEFAULT_PAGE_SIZE."""

@@ -83,13 +83,13 @@ def query(name: str, params: tuple[str, ...], fmt: str, store: Path | None, limi
     pq = PreparedQueries(store_runner(db), base_iri=base_iri, catalogue=catalogue)
     try:
         page_size = pq.page_size(catalogue[name], raw.get("limit")) if "limit" in raw else limit
-        answer = pq.run(name, raw)
+        answer = pq.run(name, raw, page_size, offset)
     except (ParameterError, UnknownQuery) as exc:
         raise click.UsageError(str(exc)) from None
     except UnknownResource as exc:
         click.echo(f"Error: {exc}", err=True)
         raise SystemExit(3) from None
-    page = answer.page(page_size, offset)
+    page = answer.bindings
     if fmt == "json":
         click.echo(json.dumps({"query": name, "total": answer.total, "columns": answer.query.column_names,
                                "rows": answer.rows(page)}, ensure_ascii=False, indent=2))

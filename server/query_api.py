@@ -96,8 +96,10 @@ def make_blueprint(queries: PreparedQueries | None = None) -> Blueprint:
             state.app.extensions[EXTENSION] = queries
         else:
             endpoint = state.app.extensions["patternkg"]
+            # the pool's workers open the store read-only and the server treats it as fixed while it
+            # runs (as the dumps do): totals and existence checks can be cached for this app
             state.app.extensions[EXTENSION] = PreparedQueries(
-                pool_runner(endpoint.pool), base_iri=endpoint.config.base_iri, catalogue=loaded
+                pool_runner(endpoint.pool), base_iri=endpoint.config.base_iri, catalogue=loaded, cache=True
             )
 
     @bp.get("/api/queries")
@@ -131,12 +133,12 @@ def make_blueprint(queries: PreparedQueries | None = None) -> Blueprint:
         try:
             limit = pq.page_size(query, request.args.get("limit"))
             offset = parse_count("offset", request.args.get("offset"), 0, 10**9)
-            answer = pq.run(name, raw)
+            answer = pq.run(name, raw, limit, offset)
         except ParameterError as exc:
             return _error(400, "bad-parameter", exc.message, exc.parameter)
         except UnknownResource as exc:
             return _error(404, "not-found", exc.message, exc.parameter)
-        page = answer.page(limit, offset)
+        page = answer.bindings
         if offer.format == "json":
             response = jsonify({
                 "query": query.name,
