@@ -79,6 +79,12 @@ def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
 
     @app.before_request
     def _limit_size() -> Response | None:
+        environ = request.environ
+        if len(environ.get("PATH_INFO", "")) + len(environ.get("QUERY_STRING", "")) > config.max_request_line:
+            return error_response(
+                414, "uri-too-long",
+                f"the request target is longer than {config.max_request_line} bytes; send long queries by POST",
+            )
         length = request.content_length
         if length is not None and length > config.max_request_bytes:
             return error_response(
@@ -97,7 +103,8 @@ def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
 
     app.register_blueprint(queries_blueprint())  # prepared queries (issue 5), run through the pool
     # plain GET /sparql?query= bypasses Flask's per-request machinery (same checks, same pool)
-    app.wsgi_app = SparqlFastPath(app.wsgi_app, app.extensions["patternkg"].pool, config.cors_origins)  # type: ignore[method-assign]
+    app.wsgi_app = SparqlFastPath(app.wsgi_app, app.extensions["patternkg"].pool, config.cors_origins,
+                                  max_request_line=config.max_request_line)  # type: ignore[method-assign]
     return app
 
 

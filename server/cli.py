@@ -133,7 +133,7 @@ def _run(config: ServerConfig) -> None:
 
     url = f"http://{config.host}:{config.port}/"
 
-    def ready(_server: object) -> None:
+    def ready() -> None:
         click.echo(f"patternkg: serving {config.store} at {url}  (SPARQL endpoint: {url}sparql)", err=False)
         sys.stdout.flush()
 

@@ -32,6 +32,8 @@ class ServerConfig:
     """Address-space cap of each query worker (None: no cap)."""
     max_request_bytes: int = 1 << 20
     """Largest accepted request body (413 beyond)."""
+    max_request_line: int = 8190
+    """Longest request target, path plus query string, in bytes (414 beyond; POST long queries)."""
     cors_origins: str | tuple[str, ...] = "*"
     """Origins allowed to call /sparql from a browser ('' disables CORS)."""
     dumps_dir: Path | None = None

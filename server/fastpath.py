@@ -6,7 +6,7 @@ a tiny query. This middleware answers the plain case directly and hands everythi
 else to the Flask app unchanged.
 
 Contract: a request is answered here only when it is a ``GET`` of exactly
-``/sparql`` with no body, its query string holds exactly one ``query`` parameter and
+``/sparql`` with no body, its query string is within the request-line limit and holds exactly one ``query`` parameter and
 nothing else, the query is not empty, passes :func:`.guard.inspect_query` (SERVICE
 and update refusal) and an acceptable format exists, and no CORS decision depends
 on the ``Origin`` (CORS off, or ``*``). Every other request, including every one
@@ -35,8 +35,10 @@ _REASONS = {200: "OK", 400: "BAD REQUEST", 422: "UNPROCESSABLE ENTITY", 500: "IN
 class SparqlFastPath:
     """Wraps ``app.wsgi_app``: see the module docstring."""
 
-    def __init__(self, wsgi_app: Any, pool: QueryPool, cors_origins: str | tuple[str, ...]) -> None:
+    def __init__(self, wsgi_app: Any, pool: QueryPool, cors_origins: str | tuple[str, ...], *,
+                 max_request_line: int = 8190) -> None:
         self.wsgi_app = wsgi_app
+        self.max_query = max_request_line - len("/sparql")
         self.pool = pool
         listed = (cors_origins,) if isinstance(cors_origins, str) else tuple(cors_origins)
         listed = tuple(o for o in listed if o)
@@ -50,6 +52,7 @@ class SparqlFastPath:
             or environ.get("REQUEST_METHOD") != "GET"
             or environ.get("CONTENT_LENGTH") not in (None, "", "0")
             or "HTTP_TRANSFER_ENCODING" in environ
+            or len(environ.get("QUERY_STRING", "")) > self.max_query
         ):
             return self.wsgi_app(environ, start_response)
         try:

@@ -6,7 +6,7 @@ Run from the repository root::
 
 Builds an Oxigraph store from ``../shared/corpus/commons-os`` and one from a 10x
 copy (:func:`corpus10x.make_corpus`: renamed copies, copy 0 keeps the original
-names so the same parameters work), starts ``patternkg serve --store`` (gunicorn,
+names so the same parameters work), starts ``patternkg serve --store`` (granian,
 worker pool with its timeout on) for each, and times N sequential keep-alive GETs
 of ``/api/queries/<name>`` (default page: JSON, limit 100) per query: p50/p95 in ms.
 It also compares the two ways of binding a value, in process, on the `enablers`

@@ -155,7 +155,7 @@ def test_row_cap_of_the_endpoint_applies(library_store, tmp_path):
 
 
 def test_over_real_http(library_store, tmp_path):
-    """`patternkg serve` (gunicorn, on loopback) answers the prepared queries."""
+    """`patternkg serve` (granian, on loopback) answers the prepared queries."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
     from pkserver_helpers import start_server, stop_server
 

@@ -1,5 +1,5 @@
 """Shared fixtures: a small library store, and the real server (``patternkg serve``
-under gunicorn) on a free loopback port, queried over real HTTP."""
+under granian) on a free loopback port, queried over real HTTP."""
 
 from __future__ import annotations
 
