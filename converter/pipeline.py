@@ -38,6 +38,11 @@ from patternkg.converter.reader import DEFAULT_MAX_FILE_SIZE, ReadError, read_do
 from patternkg.converter.void import describe_dataset
 
 BATCH_BYTES = 16 * 1024 * 1024
+# For the last files (a fifth, at most TAIL_FILES) batches shrink: the last batch is
+# loaded after the workers have finished, with cores idle, so it should be small; but
+# every bulk load costs some fixed work, so only a bounded number of them are small.
+TAIL_FILES = 200
+TAIL_BATCH_BYTES = 2 * 1024 * 1024
 PARALLEL_THRESHOLD = 64  # fewer files than this are converted in-process
 
 
@@ -247,10 +252,12 @@ def load_library(
     batch: list[bytes] = []
     size = 0
     shared = SharedDescriptions()
+    done, tail_from = 0, len(files) - min(len(files) // 5, TAIL_FILES)
     try:
         for result in _results(files, base_iri=base_iri, max_size=max_file_size, jobs=jobs or os.cpu_count() or 1,
                                track=track):
             bar.update(1)
+            done += 1
             report.diagnostics.extend(result.diagnostics)
             if result.slug is None:
                 continue
@@ -277,7 +284,7 @@ def load_library(
             size += len(result.ntriples)
             if result.shared:
                 batch.append(shared.merge(result.shared))
-            if size >= BATCH_BYTES:
+            if size >= (BATCH_BYTES if done < tail_from else TAIL_BATCH_BYTES):
                 loader.put(b"".join(batch))
                 batch, size = [], 0
         if batch:
