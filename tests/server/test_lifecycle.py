@@ -1,0 +1,73 @@
+"""The server's processes: a dead server process is replaced, and stopping the server
+leaves nothing behind (each test runs a server of its own)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from pkserver_helpers import Server, child_pids, start_server, stop_server
+
+
+@pytest.fixture
+def own_server(store_path: Path, tmp_path: Path):
+    srv = start_server(store_path, tmp_path, workers=2)
+    yield srv
+    stop_server(srv)
+
+
+def _direct_children(pid: int) -> set[int]:
+    return {c for c in child_pids(pid) if _parent(c) == pid}
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return _parent(pid) is not None
+
+
+def _wait(condition, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+def test_a_killed_server_process_is_replaced(own_server: Server) -> None:
+    assert own_server.select("SELECT * WHERE { ?s ?p ?o } LIMIT 1")
+    # The server processes are the main process's children that run query workers.
+    servers = {p for p in _direct_children(own_server.process.pid) if _direct_children(p)}
+    assert servers
+    victim = min(servers)
+    os.kill(victim, signal.SIGKILL)
+    assert _wait(lambda: not _alive(victim))
+    assert _wait(lambda: len({p for p in _direct_children(own_server.process.pid) if _direct_children(p)})
+                 == len(servers))
+    for _ in range(10):  # every request is answered, whichever process takes it
+        assert own_server.select("SELECT * WHERE { ?s ?p ?o } LIMIT 1")
+    assert own_server.process.poll() is None
+
+
+def test_stopping_the_server_leaves_no_process_behind(own_server: Server) -> None:
+    requests.get(own_server.sparql, params={"query": "ASK {}"}, timeout=10).raise_for_status()
+    everything = child_pids(own_server.process.pid)
+    assert len(everything) >= 2  # server processes and their query workers
+    own_server.process.send_signal(signal.SIGTERM)
+    own_server.process.wait(timeout=20)
+    assert _wait(lambda: not any(_alive(p) for p in everything)), [p for p in everything if _alive(p)]
