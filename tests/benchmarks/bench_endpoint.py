@@ -118,7 +118,7 @@ def main() -> int:
     ap.add_argument("--requests", type=int, default=300)
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=5.0)
-    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--workers", type=int, default=None, help="query workers (default: serve's default)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="pkg-bench-"))
     procs: list[subprocess.Popen] = []
@@ -136,7 +136,7 @@ def main() -> int:
         p1, p2 = free_port(), free_port()
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "patternkg", "serve", "--store", str(store), "--port", str(p1),
-             "--workers", str(args.workers), "--timeout", "30"],
+             *(["--workers", str(args.workers)] if args.workers else []), "--timeout", "30"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp))
         procs.append(subprocess.Popen(
             [shutil.which("oxigraph") or "oxigraph", "serve-read-only", "--location", str(store),
