@@ -1,10 +1,14 @@
 """Run the app under granian, a production HTTP server (never Flask's dev server).
 
-Layout: ``min(workers, cores)`` granian worker processes, each calling the WSGI
-app from its own pool of blocking threads; every process owns a
-:class:`~.pool.QueryPool` of query worker processes, one per thread, started
-when the process loads the app. So ``workers`` queries run at the same time and
-no query pays a process start. A server process that dies is replaced.
+Layout: one granian server process calls the WSGI app from ``workers`` blocking
+threads and owns the :class:`~.pool.QueryPool` of ``workers`` query worker
+processes, started when it loads the app. So ``workers`` queries run at the same
+time, no query pays a process start, and every connection can use every query
+worker. (With one pool per server process, keep-alive connections spread
+unevenly over the processes: in the benchmark, two of four clients on one process
+of two halved the aggregate throughput in some runs.) HTTP is parsed in Rust and
+the app's own work per request is small, so one process is not the bottleneck;
+the queries run in the workers. A server process that dies is replaced.
 
 Why granian rather than a pure-Python server: it parses HTTP and keeps
 connections in Rust. On this project's 2-core machine a trivial WSGI app
@@ -15,7 +19,6 @@ cost is most of what a small SPARQL query costs.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -37,7 +40,7 @@ class PatternkgServer:
     def __init__(self, config: ServerConfig, *, processes: int | None = None,
                  on_ready: Callable[[], None] | None = None) -> None:
         self.config = config
-        self.processes = processes or min(config.workers, os.cpu_count() or 1)
+        self.processes = processes or 1
         self.threads = shares(config.workers, self.processes)[0]
         self.on_ready = on_ready
 
