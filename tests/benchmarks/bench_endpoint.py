@@ -10,6 +10,10 @@ p50/p95 latency of sequential requests on one keep-alive connection, and the
 throughput of C concurrent keep-alive clients during S seconds. Both servers get
 the same client and the same store; `patternkg serve` runs with its timeout
 machinery on (worker-process pool, 30 s timeout, row and memory caps).
+
+The two servers are measured in alternating slices (--rounds of them: N/rounds
+requests, S/rounds seconds each), so a change in what else the machine is doing
+moves both alike instead of skewing the ratio.
 """
 
 from __future__ import annotations
@@ -118,6 +122,7 @@ def main() -> int:
     ap.add_argument("--requests", type=int, default=300)
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--rounds", type=int, default=5, help="alternating slices per measurement")
     ap.add_argument("--workers", type=int, default=None, help="query workers (default: serve's default)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="pkg-bench-"))
@@ -154,9 +159,15 @@ def main() -> int:
         print(f"{'query':10} {'endpoint':10} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8}")
         rows = {}
         for name, q in QUERIES.items():
-            for label, url in (("oxigraph", theirs), ("patternkg", ours)):
-                lat = latency(url, q, args.requests)
-                tput = throughput(url, q, args.clients, args.seconds)
+            endpoints = (("oxigraph", theirs), ("patternkg", ours))
+            lats: dict[str, list[float]] = {label: [] for label, _ in endpoints}
+            counts: dict[str, float] = {label: 0.0 for label, _ in endpoints}
+            for _ in range(args.rounds):
+                for label, url in endpoints:
+                    lats[label] += latency(url, q, max(1, args.requests // args.rounds))
+                    counts[label] += throughput(url, q, args.clients, args.seconds / args.rounds)
+            for label, _ in endpoints:
+                lat, tput = lats[label], counts[label] / args.rounds
                 rows[(name, label)] = (pct(lat, 0.5), pct(lat, 0.95), tput)
                 print(f"{name:10} {label:10} {pct(lat, .5):8.2f} {pct(lat, .95):8.2f} {tput:8.0f}", flush=True)
             lat = in_process(store, q, args.requests)
