@@ -60,7 +60,8 @@ def sparql() -> Response:
     req = request._get_current_object()  # type: ignore[attr-defined]  # one context lookup, not one per use
     args = req.args
     body_query = False
-    if req.method == "GET":
+    reading = req.method in ("GET", "HEAD")  # HEAD: GET's status and headers (the server drops the body)
+    if reading:
         params = args
     else:
         mimetype = req.mimetype
@@ -96,7 +97,7 @@ def sparql() -> Response:
         except _BadRequest as exc:
             return error_response(400, "bad-request", str(exc))
     if not queries:
-        if req.method == "GET":
+        if reading:
             return service_description()
         return error_response(400, "bad-request", "no query given (expected a 'query' parameter)")
     if len(queries) > 1:

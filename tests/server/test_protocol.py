@@ -129,6 +129,20 @@ def test_post_form_and_post_direct(server: Server) -> None:
     assert len(r1.json()["results"]["bindings"]) == 5
 
 
+def test_chunked_post_and_head(server: Server) -> None:
+    def chunks():
+        yield SELECT[:10].encode()
+        yield SELECT[10:].encode()
+
+    r = requests.post(server.sparql, data=chunks(), headers={"Content-Type": "application/sparql-query"})
+    assert r.status_code == 200 and len(r.json()["results"]["bindings"]) == 5
+    get = requests.get(server.sparql, params={"query": SELECT})
+    head = requests.head(server.sparql, params={"query": SELECT})
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["Content-Type"] == get.headers["Content-Type"]
+    assert requests.head(server.sparql).status_code == 200  # the service description
+
+
 COUNT_ENABLES = f"SELECT (COUNT(*) AS ?n) WHERE {{ ?a <{PKG}enables> ?b }}"
 COUNT_INFERRED = f"SELECT (COUNT(*) AS ?n) WHERE {{ ?a <{PKG}inferredLink> ?b }}"
 
