@@ -192,6 +192,7 @@ class SharedDescriptions:
             out.append(line)
         return b"".join(out)
 
+
 class _Loader:
     """Bulk-loads N-Triples batches on a background thread (pyoxigraph releases the GIL)."""
 
