@@ -139,15 +139,19 @@ def _get(config: ServerConfig, path: str, accept: str | None) -> int:
 
 
 def _run(config: ServerConfig) -> None:
-    from .wsgi import PatternkgServer
+    from .wsgi import AddressInUse, PatternkgServer
 
-    url = f"http://{config.host}:{config.port}/"
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    url = f"http://{host}:{config.port}/"
 
     def ready() -> None:
         click.echo(f"patternkg: serving {config.store} at {url}  (SPARQL endpoint: {url}sparql)", err=False)
         sys.stdout.flush()
 
-    PatternkgServer(config, on_ready=ready).run()
+    try:
+        PatternkgServer(config, on_ready=ready).run()
+    except AddressInUse as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 from .queries_cli import queries as _queries, query as _query  # noqa: E402

@@ -94,7 +94,8 @@ def _compactor(prefixes: dict[str, str]) -> Any:
     return JsonLdCompactor(prefixes)
 
 
-def _watch_parent(parent: int) -> None:
+def exit_with_parent(parent: int) -> None:
+    """Loop (on a daemon thread): end this process at once when *parent* is gone."""
     while True:
         time.sleep(1.0)
         if os.getppid() != parent:
@@ -236,7 +237,7 @@ def main(argv: list[str]) -> int:
     conn_in = Connection(fd_in, writable=False)
     conn_out = Connection(fd_out, readable=False)
     isolated = isolate_network() if config.get("isolate_network", True) else False
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=exit_with_parent, args=(os.getppid(),), daemon=True).start()
     try:
         worker = Worker(config)
         memory = config.get("memory_limit")

@@ -20,15 +20,45 @@ cost is most of what a small SPARQL query costs.
 from __future__ import annotations
 
 from collections.abc import Callable
+import os
+import socket
+import threading
 from functools import partial
 from typing import Any
 
 from .app import create_app, shares
 from .config import ServerConfig
+from .worker import exit_with_parent
+
+
+class AddressInUse(OSError):
+    """Something already listens on the address the server was asked to use."""
+
+
+def ensure_free(host: str, port: int) -> None:
+    """Raise :class:`AddressInUse` when something already listens on *host*:*port*.
+
+    granian binds with ``SO_REUSEPORT``, so a second server on a busy port would
+    start and silently share its connections with the first; a plain bind (no
+    ``SO_REUSEPORT``) fails on any port some socket listens on."""
+    for family, kind, proto, _name, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                raise AddressInUse(f"cannot listen on {host} port {port}: {exc.strerror or exc}") from None
+        return
 
 
 def load_app(config: ServerConfig, pool_size: int) -> Any:
-    """Build the app in a server process and start its query workers (called by granian)."""
+    """Build the app in a server process and start its query workers (called by granian).
+
+    The process ends when granian's main process is gone (killed with SIGKILL, say):
+    granian does not stop its workers then, and an orphan would go on serving the
+    shared socket."""
+    threading.Thread(target=exit_with_parent, args=(os.getppid(),), daemon=True,
+                     name="patternkg-parent-watch").start()
     app = create_app(config, pool_size=pool_size)
     app.extensions["patternkg"].pool.start()
     return app
@@ -50,6 +80,8 @@ class PatternkgServer:
         from granian.server import Server
 
         config = self.config
+        if config.port:
+            ensure_free(config.host, config.port)
         server = Server(
             "patternkg.server.wsgi:load_app",  # names the processes; the app comes from target_loader
             address=config.host,

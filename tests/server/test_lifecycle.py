@@ -71,3 +71,25 @@ def test_stopping_the_server_leaves_no_process_behind(own_server: Server) -> Non
     own_server.process.send_signal(signal.SIGTERM)
     own_server.process.wait(timeout=20)
     assert _wait(lambda: not any(_alive(p) for p in everything)), [p for p in everything if _alive(p)]
+
+
+def test_a_second_server_on_a_busy_port_is_refused(own_server: Server) -> None:
+    """granian binds with SO_REUSEPORT: without a check, a second server would start
+    and silently take half of the first one's connections."""
+    import subprocess
+    import sys
+
+    port = int(own_server.url.rsplit(":", 1)[1])
+    done = subprocess.run([sys.executable, "-m", "patternkg", "serve", "--store", str(own_server.store),
+                           "--port", str(port)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1 port {port}" in done.stderr
+
+
+def test_killing_the_main_process_takes_every_process_down(own_server: Server) -> None:
+    requests.get(own_server.sparql, params={"query": "ASK {}"}, timeout=10).raise_for_status()
+    everything = child_pids(own_server.process.pid)
+    assert len(everything) >= 2
+    own_server.process.kill()  # SIGKILL: no shutdown handler runs
+    own_server.process.wait(timeout=20)
+    assert _wait(lambda: not any(_alive(p) for p in everything)), [p for p in everything if _alive(p)]
