@@ -73,14 +73,7 @@ class SparqlFastPath:
         if wanted is None:
             return self.wsgi_app(environ, start_response)
         try:
-            kind, body = self.pool.run(
-                "query",
-                query=query,
-                results_format=results_offer.format,
-                graph_format=graph_offer.format,
-                default_graph=None,
-                named_graphs=None,
-            )
+            kind, body = self.pool.query(query, results_offer.format, graph_offer.format)
         except QueryError as exc:
             status = QUERY_ERROR_STATUS.get(exc.kind, 500)
             body = json.dumps({"error": exc.kind, "message": exc.message, "status": status},

@@ -221,6 +221,12 @@ class QueryPool:
         self._idle.put(executor)
         return result
 
+    def query(self, query: str, results_format: str, graph_format: str, *,
+              default_graph: list[str] | None = None, named_graphs: list[str] | None = None) -> tuple[str, bytes]:
+        """Run a SPARQL query; returns ``("results", body)`` or ``("graph", body)`` in the format asked for."""
+        return self.run("query", query=query, results_format=results_format, graph_format=graph_format,
+                        default_graph=default_graph, named_graphs=named_graphs)
+
     @property
     def alive(self) -> int:
         return sum(1 for e in list(self._all) if e.proc.poll() is None)

@@ -131,13 +131,7 @@ def execute(
             "no acceptable format; this query can be answered as: "
             + ", ".join(dict.fromkeys(o.media_type for o in kinds)),
         )
-    kind, body = pool().run(
-        "query",
-        query=query,
-        results_format=results_offer.format,
-        graph_format=graph_offer.format,
-        default_graph=default_graph,
-        named_graphs=named_graphs,
-    )
+    kind, body = pool().query(query, results_offer.format, graph_offer.format,
+                              default_graph=default_graph, named_graphs=named_graphs)
     offer = results_offer if kind == "results" else graph_offer
     return Response(body, status=200, headers=(("Content-Type", offer.content_type), ("Vary", "Accept")))
