@@ -73,7 +73,7 @@ def build(
     skipped and reported (``report.ok`` is False), the rest are converted.
     """
     def fill(target: Store) -> BuildReport:
-        return load_library(target, sources=[Path(s) for s in sources], base_iri=base_iri,
+        return load_library(target, sources=[Path(s) for s in sources], base_iri=base_iri, compact=True,
                             max_file_size=max_file_size, jobs=jobs, progress=progress, issued=issued).report
 
     return write_store(Path(store), fill)

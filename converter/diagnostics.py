@@ -59,6 +59,8 @@ class BuildReport:
     unresolved_targets: dict[str, list[str]] = field(default_factory=dict)
     duplicate_patterns: dict[str, list[str]] = field(default_factory=dict)
     seconds: float = 0.0
+    #: part of *seconds* spent compacting an on-disk store (0 when not compacted)
+    compact_seconds: float = 0.0
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -94,6 +96,7 @@ class BuildReport:
             "duplicate_patterns": dict(sorted(self.duplicate_patterns.items())),
             "diagnostics": [asdict(d) for d in self.diagnostics],
             "seconds": round(self.seconds, 3),
+            "compact_seconds": round(self.compact_seconds, 3),
         }
 
     def to_json(self) -> str:
@@ -116,5 +119,6 @@ class BuildReport:
         ]
         if self.duplicate_patterns:
             lines.append(f"patterns claimed by more than one file: {len(self.duplicate_patterns)}")
-        lines.append(f"time: {self.seconds:.2f} s")
+        compacted = f" (compaction {self.compact_seconds:.2f} s)" if self.compact_seconds else ""
+        lines.append(f"time: {self.seconds:.2f} s{compacted}")
         return "\n".join(lines)

@@ -12,7 +12,10 @@ of ``/api/queries/<name>`` (default page: JSON, limit 100) per query after two w
 p50/p95 in ms, and the first request alone (before the server caches the total).
 It also compares (unless ``--no-binding``) the two ways of binding a value, in process,
 on the plain `enablers` join: the term written into ``VALUES`` (what the server does)
-versus pyoxigraph's ``substitutions=``. Not collected by pytest (no ``test_`` prefix).
+versus pyoxigraph's ``substitutions=``. With ``--uncompacted`` it also builds each store
+without the final compaction that ``build`` does (what builds did before), serves it the
+same way and prints each query's p50 on it and the ratio compacted / uncompacted.
+Not collected by pytest (no ``test_`` prefix).
 """
 
 from __future__ import annotations
@@ -152,6 +155,8 @@ def main() -> int:
     parser.add_argument("--factor", type=int, default=10)
     parser.add_argument("--no-binding", action="store_true",
                         help="skip the VALUES vs substitutions= comparison (minutes of CPU)")
+    parser.add_argument("--uncompacted", action="store_true",
+                        help="also time stores built without the final compaction (the baseline)")
     args = parser.parse_args()
     if not CORPUS.is_dir():
         print(f"shared corpus not found at {CORPUS}", file=sys.stderr)
@@ -159,18 +164,30 @@ def main() -> int:
     from corpus10x import make_corpus
 
     from patternkg.converter.api import build
+    from patternkg.converter.namespaces import DEFAULT_BASE_IRI
+    from patternkg.converter.pipeline import load_library, write_store
+
+    def build_uncompacted(store: Path, source: Path) -> None:
+        write_store(store, lambda db: load_library(db, sources=[source], base_iri=DEFAULT_BASE_IRI).report)
 
     with tempfile.TemporaryDirectory(prefix="bench-queries-") as tmp_name:
         tmp = Path(tmp_name)
         build(store=tmp / "corpus", sources=[CORPUS])
         make_corpus(CORPUS, tmp / "src10x", args.factor)
         build(store=tmp / "corpus10x", sources=[tmp / "src10x"])
+        if args.uncompacted:
+            build_uncompacted(tmp / "corpus-plain", CORPUS)
+            build_uncompacted(tmp / "corpus10x-plain", tmp / "src10x")
         if not args.no_binding:
             values, subst = binding_comparison(tmp / "corpus", args.requests)
             print(f"plain enablers join in process, p50: VALUES {values:.1f} ms, substitutions= {subst:.1f} ms "
                   f"({subst / values:.1f}x)", flush=True)
         tables = {}
-        for label, store in (("corpus", tmp / "corpus"), (f"{args.factor}x", tmp / "corpus10x")):
+        stores = [("corpus", tmp / "corpus"), (f"{args.factor}x", tmp / "corpus10x")]
+        if args.uncompacted:
+            stores += [("corpus uncompacted", tmp / "corpus-plain"),
+                       (f"{args.factor}x uncompacted", tmp / "corpus10x-plain")]
+        for label, store in stores:
             proc, url = serve(store, tmp)
             try:
                 tables[label] = bench(url, args.requests)
@@ -179,6 +196,13 @@ def main() -> int:
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
+    if args.uncompacted:
+        print("| query | corpus p50 ms | uncompacted | ratio | 10x p50 ms | uncompacted | ratio |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for rows in zip(*tables.values()):
+            a, b, a0, b0 = rows
+            print(f"| `{a[1]}` | {a[3]:.1f} | {a0[3]:.1f} | {a[3] / a0[3]:.2f} | {b[3]:.1f} | {b0[3]:.1f} "
+                  f"| {b[3] / b0[3]:.2f} |")
     keys = list(tables)
     print(f"| query | rows ({keys[0]}) | p50 ms | p95 ms | first ms | rows ({keys[1]}) | p50 ms | p95 ms | first ms |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")

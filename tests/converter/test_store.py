@@ -82,3 +82,19 @@ def test_store_is_readable_by_the_oxigraph_server_tool(tmp_path):
                           "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "--results-format", "csv"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["n", str(count(target))]
+
+
+
+def test_build_compacts_the_store_and_export_does_not(tmp_path):
+    """build compacts the store it writes (queries on it are 1.5-5x faster, see
+    docs/benchmarks.md); export's throw-away store is not compacted. Same data either way."""
+    built = build(store=tmp_path / "built", sources=[SEED])
+    assert 0 < built.compact_seconds <= built.seconds
+    assert "compaction" in built.to_text() and built.to_dict()["compact_seconds"] > 0
+
+    def fill(store):
+        return load_library(store, sources=[SEED], base_iri="https://w3id.org/patternkg/library/").report
+
+    plain = write_store(tmp_path / "plain", fill)
+    assert plain.compact_seconds == 0 and "compaction" not in plain.to_text()
+    assert count(tmp_path / "plain") == count(tmp_path / "built") == built.triples
