@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -98,3 +99,19 @@ def test_build_compacts_the_store_and_export_does_not(tmp_path):
     plain = write_store(tmp_path / "plain", fill)
     assert plain.compact_seconds == 0 and "compaction" not in plain.to_text()
     assert count(tmp_path / "plain") == count(tmp_path / "built") == built.triples
+
+
+def test_build_command_compacts_unless_told_not_to(tmp_path):
+    from click.testing import CliRunner
+
+    from patternkg.cli import main
+
+    runner = CliRunner()
+    reports = {}
+    for flag in ("--compact", "--no-compact"):
+        result = runner.invoke(main, ["build", str(SEED), "--store", str(tmp_path / flag[2:]), flag, "--report", "json", "-q"])
+        assert result.exit_code == 0, result.output
+        reports[flag] = json.loads(result.stderr if hasattr(result, "stderr") else result.output)
+    assert reports["--compact"]["compact_seconds"] > 0
+    assert reports["--no-compact"]["compact_seconds"] == 0
+    assert count(tmp_path / "compact") == count(tmp_path / "no-compact")
