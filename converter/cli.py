@@ -38,7 +38,7 @@ def emit_report(report: BuildReport, fmt: str, *, quiet: bool, stream=None) -> N
 @click.option("--store", "store_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory of the Oxigraph store to write (replaced atomically).")
 @click.option("--compact/--no-compact", default=True, show_default=True,
-              help="Compact the finished store: ~15% more build time, queries on it 1.2-4.5x faster.")
+              help="Compact the finished store: ~15% more build time, queries on it up to 2-4x faster.")
 @report_option
 @strict_option
 @quiet_option

@@ -321,7 +321,7 @@ def load_library(
     report.quads = report.triples
     if compact:
         # Each bulk load adds overlapping files to the store; a lookup visits every one.
-        # One full compaction makes queries on the finished store 1.5-5x faster.
+        # One full compaction makes queries on the finished store up to 2-4x faster.
         compacting = time.perf_counter()
         store.optimize()
         report.compact_seconds = time.perf_counter() - compacting
