@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import json
 from itertools import groupby
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
-from patternkg.converter.validation import RANK, Result, Validation
+from patternkg.converter.severities import RANK
+
+if TYPE_CHECKING:  # annotations only: the CLI reads FORMATS without loading rdflib
+    from patternkg.converter.validation import Result, Validation
 
 FORMATS = ("text", "json", "github", "junit")
 _GITHUB = {"violation": "error", "warning": "warning", "info": "notice"}

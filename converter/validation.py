@@ -48,12 +48,9 @@ from patternkg.converter.api import Converted, convert
 from patternkg.converter.namespaces import DEFAULT_BASE_IRI, Library
 from patternkg.converter.reader import DEFAULT_MAX_FILE_SIZE
 from patternkg.converter.shacl_sparql import compile_core, run_checks
+from patternkg.converter.severities import DEFAULT_ENGINE, ENGINES, RANK, SEVERITIES  # noqa: F401 (re-exported)
 from patternkg.converter.shapes import SH, Finding, ShapeInfo, Shapes, load_shapes
 
-SEVERITIES = ("violation", "warning", "info")
-ENGINES = ("oxigraph", "pyshacl")
-DEFAULT_ENGINE = "oxigraph"
-RANK = {name: i for i, name in enumerate(reversed(SEVERITIES))}  # info 0, warning 1, violation 2
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 # Converter warnings about values the graph keeps (the shapes report those themselves).

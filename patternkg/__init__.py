@@ -7,7 +7,23 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from patternkg.converter.api import build, convert, export
-from patternkg.converter.validation import validate
-
 __all__ = ["__version__", "build", "convert", "export", "validate"]
+
+_HOME = {"build": "patternkg.converter.api", "convert": "patternkg.converter.api",
+         "export": "patternkg.converter.api", "validate": "patternkg.converter.validation"}
+
+
+def __getattr__(name: str):
+    # Imported on first use: the converter and rdflib cost ~0.2 s, which a command that
+    # does not need them (``patternkg query --store``, ``--help``) should not pay.
+    if name in _HOME:
+        import importlib
+
+        value = getattr(importlib.import_module(_HOME[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'patternkg' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,34 @@
+"""The package surface: the public API, and what starting the CLI costs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import patternkg
+
+
+def test_public_api_is_listed_and_importable():
+    assert patternkg.__all__ == ["__version__", "build", "convert", "export", "validate"]
+    from patternkg import build, convert, export, validate
+
+    for function in (build, convert, export, validate):
+        assert callable(function) and function.__doc__
+    assert set(patternkg.__all__) <= set(dir(patternkg))
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    try:
+        patternkg.no_such_thing  # noqa: B018
+    except AttributeError as exc:
+        assert "no_such_thing" in str(exc)
+    else:
+        raise AssertionError("expected AttributeError")
+
+
+def test_cli_starts_without_rdflib_or_pyshacl():
+    """rdflib (~90 ms) and pySHACL load only for validation, not for every command."""
+    code = ("import sys, patternkg.cli; "
+            "print(sorted(m for m in ('rdflib', 'pyshacl', 'flask') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
