@@ -22,6 +22,15 @@ and ``Literal`` validate and escape), and only that term's N-Triples form
 replaces the ``UNDEF`` of its placeholders. An optional parameter without a
 value and without default keeps ``UNDEF``.
 
+Paging (:func:`page`): ``LIMIT``/``OFFSET`` are appended to the query. A query
+whose costly part is a sub-select may instead mark where the page goes, with a
+line holding only ``#PAGE`` after that sub-select's ``ORDER BY``: the page is cut
+there and the columns joined outside it are looked up for the page's rows only
+(late materialisation). Such a query repeats the sub-select's ``ORDER BY`` as its
+own final one (SPARQL does not keep a sub-select's order), and every column it
+joins outside must be single-valued (the shapes declare ``sh:maxCount 1``), or a
+page would hold more rows than asked for. Unpaged, ``#PAGE`` is a comment.
+
 Load-time contract (:func:`load_catalogue`): every file is parsed, its header
 checked (name = file stem, known parameter types, every parameter has a
 placeholder and every placeholder a parameter, no duplicate names) and its
@@ -71,6 +80,7 @@ COUNT_VARIABLE = "_count"
 _PROLOGUE = re.compile(r"(?:\s+|#[^\n]*(?:\n|$)|(?:PREFIX|BASE)\b[^<{}]*<[^>]*>)*", re.I)
 _ORDER_BY = re.compile(r"\bORDER\s+BY\b", re.I)
 _PAGING = re.compile(r"\b(?:LIMIT|OFFSET)\b", re.I)
+_PAGE_MARKER = re.compile(r"^[ \t]*#PAGE[ \t]*$", re.M)
 _PLACEHOLDER = re.compile(r"VALUES\s+\?([A-Za-z_][A-Za-z0-9_]*)\s*\{\s*UNDEF\s*\}")
 _INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
 _BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
@@ -232,6 +242,17 @@ def existence_query(resources: list[tuple[str, NamedNode, str]]) -> str:
     )
 
 
+def page(sparql: str, limit: int | None, offset: int = 0) -> str:
+    """*sparql* restricted to *limit* rows from *offset* (every row when *limit* is None):
+    at its ``#PAGE`` line when it has one, else appended (see the module docstring)."""
+    words = (f"LIMIT {int(limit)} " if limit is not None else "") + (f"OFFSET {int(offset)}" if offset else "")
+    if not words:
+        return sparql
+    if _PAGE_MARKER.search(sparql):
+        return _PAGE_MARKER.sub(lambda _: words, sparql, count=1)
+    return sparql.rstrip() + "\n" + words
+
+
 def count_form(sparql: str) -> str:
     """``SELECT (COUNT(*) AS ?_count)`` over the query without its final ORDER BY: the number of
     rows of the answer. Raises :class:`ValueError` when the text does not have the expected shape
@@ -341,10 +362,15 @@ def load_query(path: Path) -> StoredQuery:
     for key in ("title", "description"):
         if not isinstance(meta.get(key), str) or not meta[key].strip():
             raise CatalogueError(f"{path.name}: header needs a {key}")
+    markers = len(_PAGE_MARKER.findall(sparql))
+    if markers > 1:
+        raise CatalogueError(f"{path.name}: more than one #PAGE line")
     try:
         counting = count_form(sparql)
         Store().query(counting)
-        Store().query(sparql.rstrip() + "\nLIMIT 1 OFFSET 1")
+        Store().query(page(sparql, 1, 1))
+        if markers and not _ORDER_BY.search(sparql[sparql.rfind("}"):]):
+            raise ValueError("a query paged at #PAGE must end with the sub-select's ORDER BY")
     except (ValueError, SyntaxError) as exc:
         raise CatalogueError(f"{path.name}: cannot be paged ({exc})") from None
     return StoredQuery(

@@ -16,8 +16,8 @@ limits of the endpoint apply: the HTTP API).
   when no ``limit`` is given) and the exact number of rows of the whole answer
   (``total``). Errors of the runner (timeouts, row cap, ...) propagate unchanged.
 
-Paging runs in the store: ``LIMIT``/``OFFSET`` are appended to the bound query,
-so Oxigraph stops once the page is complete and only the page crosses the
+Paging runs in the store: ``LIMIT``/``OFFSET`` are appended to the bound query
+(or written at its ``#PAGE`` line: :func:`~.catalogue.page`), so Oxigraph stops once the page is complete and only the page crosses the
 worker pipe. ``total`` comes for free when the page is not full (it is then
 ``offset + rows``); otherwise from the query's count form
 (:attr:`~.catalogue.StoredQuery.count_sparql`: ``SELECT (COUNT(*) ...)`` over
@@ -44,7 +44,7 @@ from pyoxigraph import QueryResultsFormat, Store, parse_query_results
 
 from patternkg.converter.namespaces import DEFAULT_BASE_IRI, XSD, Library
 
-from .catalogue import COUNT_VARIABLE, ParameterError, StoredQuery, existence_query, load_catalogue
+from .catalogue import COUNT_VARIABLE, ParameterError, StoredQuery, existence_query, load_catalogue, page
 
 Runner = Callable[[str], bytes]
 
@@ -225,10 +225,7 @@ class PreparedQueries:
                 assert param is not None
                 raise UnknownResource(parameter, param.type, raw.get(parameter, str(param.default)))
         sparql = query.bind(terms)
-        paged = sparql
-        if limit is not None or offset:
-            paged = sparql.rstrip() + "\n" + (f"LIMIT {int(limit)} " if limit is not None else "") + (
-                f"OFFSET {int(offset)}" if offset else "")
+        paged = page(sparql, limit, offset)
         bindings = _bindings(self.runner(paged)) if limit != 0 else []
         if limit != 0 and (bindings or offset == 0) and (limit is None or len(bindings) < limit):
             total = offset + len(bindings)  # a page that is not full ends the answer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,9 @@ def test_all_types_parse_bind_and_run(tmp_path):
     (HEADER.replace("type: number", "type: float"), "type must be one of"),
     (HEADER.replace("name: probe", "name: other") + BODY, "differs from the file name"),
     (HEADER + BODY + "VALUES ?z { UNDEF }", "without a declared parameter"),
+    (HEADER + BODY.replace("WHERE {", "WHERE {\n#PAGE\n#PAGE\n"), "more than one #PAGE"),
+    (HEADER + "SELECT ?i ?n ?b WHERE { { SELECT ?i ?n ?b WHERE { VALUES ?i { UNDEF } VALUES ?n { UNDEF } "
+              "VALUES ?b { UNDEF } } ORDER BY ?i\n#PAGE\n} }\n", "must end with the sub-select's ORDER BY"),
 ])
 def test_broken_query_files_stop_loading(tmp_path, text, message):
     from patternkg.server.catalogue import CatalogueError, load_catalogue
@@ -72,6 +76,16 @@ def test_bundled_catalogue_names_and_dimensions():
     assert set(dimension.enum) == {"overall", *ASSESSMENT_DIMENSIONS}
     for local in ASSESSMENT_DIMENSIONS.values():
         assert f"pkg:{local})" in catalogue["top-assessed"].sparql
+
+
+def test_review_queue_lists_every_relationship_kind():
+    """review-queue's MINUS names the kinds instead of scanning the data for them."""
+    from patternkg.converter.namespaces import RELATIONSHIP_KINDS
+    from patternkg.server.catalogue import load_catalogue
+
+    text = load_catalogue()["review-queue"].sparql
+    listed = re.search(r"VALUES \?kind \{([^}]*)\}", text).group(1).split()
+    assert sorted(listed) == sorted(f"pkg:{local}" for local in RELATIONSHIP_KINDS.values())
 
 
 def test_cli_queries_lists_everything():

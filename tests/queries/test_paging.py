@@ -100,3 +100,26 @@ def test_totals_and_existence_are_cached_only_when_asked(prepared):
     calls.clear()
     other.run("review-queue", {}, 2, 0)
     assert sum("?_count" in c for c in calls) == 1
+
+
+def test_page_is_cut_at_the_marker_or_appended():
+    from patternkg.server.catalogue import page
+
+    plain = "SELECT ?a WHERE { ?a ?b ?c } ORDER BY ?a\n"
+    assert page(plain, 10, 20) == plain.rstrip() + "\nLIMIT 10 OFFSET 20"
+    assert page(plain, None, 0) == plain
+    marked = "SELECT ?a ?d WHERE {\n  { SELECT ?a WHERE { ?a ?b ?c } ORDER BY ?a\n    #PAGE\n  }\n" \
+             "  OPTIONAL { ?a ?e ?d }\n} ORDER BY ?a\n"
+    assert page(marked, 10, 0) == marked.replace("    #PAGE\n", "LIMIT 10 \n")
+    assert page(marked, None, 5) == marked.replace("    #PAGE\n", "OFFSET 5\n")
+    assert page(marked, None, 0) == marked  # unpaged, #PAGE stays a comment
+
+
+def test_late_details_are_looked_up_for_the_page_only(prepared):
+    """review-queue pages inside its sub-select: the text that ran has the page there and its
+    outer ORDER BY re-sorts the page; the rows are those of the whole answer."""
+    whole = prepared.run("review-queue", {})
+    answer = prepared.run("review-queue", {}, 2, 1)
+    inner, outer = answer.sparql.rsplit("}", 1)
+    assert "LIMIT 2 OFFSET 1" in inner and "LIMIT" not in outer and "ORDER BY" in outer
+    assert answer.bindings == whole.bindings[1:3]
