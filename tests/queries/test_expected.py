@@ -115,6 +115,21 @@ def test_dangling_references(prepared):
     ]
 
 
+def test_dangling_reference_of_a_curated_relationship_without_kind_is_listed():
+    """A curated relationship node without a kind breaks the shapes (sh:minCount 1); the
+    listing still shows its missing target, with the kind unbound, rather than hiding it."""
+    from pyoxigraph import RdfFormat, Store
+
+    from patternkg.server.prepared import PreparedQueries, store_runner
+
+    store = Store()
+    store.load(f"""<{P("a")}> a <{PKG}Pattern> ; <{PKG}slug> "a" ; <{PKG}qualifiedRelationship> <{P("a")}#r> .
+<{P("a")}#r> <{PKG}target> <{P("nowhere")}> .
+""", format=RdfFormat.TURTLE)
+    assert rows(PreparedQueries(store_runner(store)), "dangling-references",
+                ("token", "referrer_slug", "kind", "source")) == [("nowhere", "a", None, "curated")]
+
+
 def test_one_sided_relations(prepared):
     assert rows(prepared, "one-sided-relations", ("slug", "kind", "target_slug", "missing")) == [
         ("alpha", COMPL, "delta", COMPL),
