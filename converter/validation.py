@@ -48,7 +48,7 @@ from patternkg.converter.api import Converted, convert
 from patternkg.converter.namespaces import DEFAULT_BASE_IRI, Library
 from patternkg.converter.reader import DEFAULT_MAX_FILE_SIZE
 from patternkg.converter.shacl_sparql import compile_core, run_checks
-from patternkg.converter.severities import DEFAULT_ENGINE, ENGINES, RANK, SEVERITIES  # noqa: F401 (re-exported)
+from patternkg.converter.severities import DEFAULT_ENGINE, ENGINES, RANK, SEVERITIES
 from patternkg.converter.shapes import SH, Finding, ShapeInfo, Shapes, load_shapes
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
