@@ -323,7 +323,9 @@ def load_library(
         # Each bulk load adds overlapping files to the store; a lookup visits every one.
         # One full compaction makes queries on the finished store up to 2-4x faster.
         compacting = time.perf_counter()
+        status = _status("compacting the store", progress)
         store.optimize()
+        status.close()
         report.compact_seconds = time.perf_counter() - compacting
     report.seconds = time.perf_counter() - started
     conversion.files_by_slug = dict(files_by_slug)
@@ -342,14 +344,25 @@ def _resolve_ids(store: Store, library: Library, slug_by_id: dict[str, str], tok
 
 
 def _progress(total: int, enabled: bool):
+    """The files bar on a terminal; nothing otherwise."""
     if enabled and total and sys.stderr.isatty():
-        from tqdm import tqdm
-
-        # A terminal that reports no size (some ptys, CI log viewers) would hide the bar.
-        size = shutil.get_terminal_size()
-        return tqdm(total=total, unit="file", desc="converting", file=sys.stderr, leave=False, ncols=size.columns,
-                    nrows=size.lines)
+        return _bar(total=total, unit="file", desc="converting")
     return _NoProgress()
+
+
+def _status(text: str, enabled: bool):
+    """A one-line status on a terminal (for steps without a count, like compaction)."""
+    if enabled and sys.stderr.isatty():
+        return _bar(total=None, desc=text, bar_format="{desc}... {elapsed}")
+    return _NoProgress()
+
+
+def _bar(**options):
+    from tqdm import tqdm
+
+    # A terminal that reports no size (some ptys, CI log viewers) would hide the bar.
+    size = shutil.get_terminal_size()
+    return tqdm(file=sys.stderr, leave=False, ncols=size.columns, nrows=size.lines, **options)
 
 
 class _NoProgress:

@@ -35,10 +35,11 @@ def test_progress_bar_on_a_terminal(tmp_path):
         os.close(master)
     assert proc.returncode == 0
     assert b"converting" in output and b"file" in output  # tqdm's bar: "converting: ... 3/3 [..., file/s]"
+    assert b"compacting the store" in output
 
 
 def test_no_progress_bar_on_a_pipe(tmp_path):
     proc = run_build(tmp_path, subprocess.PIPE)
     assert proc.returncode == 0
-    assert b"converting" not in proc.stderr
+    assert b"converting" not in proc.stderr and b"compacting" not in proc.stderr
     assert b"patterns: 3" in proc.stderr
