@@ -109,25 +109,33 @@ def test_path(prepared):
 
 
 def test_dangling_references(prepared):
-    assert rows(prepared, "dangling-references", ("target", "token", "referrer_slug", "kind", "source")) == [
-        (P("ghost"), "ghost", "alpha", REQUIRES, "curated"),
-        (P("phantom"), "phantom", "alpha", None, "inferred"),
+    # alpha requires ghost (curated) and its garden links to phantom (inferred); neither is a pattern
+    assert rows(prepared, "dangling-references", ("target", "token", "curated", "inferred", "referrers")) == [
+        (P("ghost"), "ghost", 1, 0, "alpha"),
+        (P("phantom"), "phantom", 0, 1, "alpha"),
     ]
 
 
-def test_dangling_reference_of_a_curated_relationship_without_kind_is_listed():
-    """A curated relationship node without a kind breaks the shapes (sh:minCount 1); the
-    listing still shows its missing target, with the kind unbound, rather than hiding it."""
+def test_dangling_references_count_every_reference_and_name_each_referrer_once():
+    """Two patterns point at one missing target, one of them twice (curated and inferred) and
+    one through a curated relationship without a kind (which the shapes report)."""
     from pyoxigraph import RdfFormat, Store
 
     from patternkg.server.prepared import PreparedQueries, store_runner
 
     store = Store()
-    store.load(f"""<{P("a")}> a <{PKG}Pattern> ; <{PKG}slug> "a" ; <{PKG}qualifiedRelationship> <{P("a")}#r> .
-<{P("a")}#r> <{PKG}target> <{P("nowhere")}> .
+    store.load(f"""<{P("a")}> a <{PKG}Pattern> ; <{PKG}slug> "a" ;
+    <{PKG}qualifiedRelationship> <{P("a")}#r> ; <{PKG}qualifiedInferredLink> <{P("a")}#i> .
+<{P("a")}#r> <{PKG}target> <{P("nowhere")}> ; <{PKG}relationshipKind> <{PKG}enables> .
+<{P("a")}#i> <{PKG}target> <{P("nowhere")}> .
+<{P("b")}> a <{PKG}Pattern> ; <{PKG}slug> "b" ; <{PKG}qualifiedRelationship> <{P("b")}#r> .
+<{P("b")}#r> <{PKG}target> <{P("nowhere")}> .
+<{P("b")}#s> <{PKG}target> <{P("a")}> .
 """, format=RdfFormat.TURTLE)
-    assert rows(PreparedQueries(store_runner(store)), "dangling-references",
-                ("token", "referrer_slug", "kind", "source")) == [("nowhere", "a", None, "curated")]
+    (row,) = rows(PreparedQueries(store_runner(store)), "dangling-references",
+                  ("token", "curated", "inferred", "referrers"))
+    assert row[:3] == ("nowhere", 2, 1)
+    assert sorted(row[3].split(" ")) == ["a", "b"]
 
 
 def test_one_sided_relations(prepared):
