@@ -36,6 +36,11 @@ from typing import Any
 
 import pyoxigraph as ox
 
+#: The fewest bytes a solution takes in each results format (an empty one: ``{}``,
+#: ``<result></result>``, an empty CSV or TSV line): an answer of at most
+#: ``max_rows * MIN_ROW_BYTES`` bytes has at most ``max_rows`` rows.
+MIN_ROW_BYTES = {"JSON": 2, "XML": 17, "CSV": 2, "TSV": 1}
+
 CLONE_NEWNET = 0x40000000
 CLONE_NEWUSER = 0x10000000
 
@@ -139,10 +144,10 @@ class Worker:
         if isinstance(result, ox.QueryBoolean):
             return "results", result.serialize(format=getattr(ox.QueryResultsFormat, results_format))
         if isinstance(result, ox.QuerySolutions):
-            # Fast path: every row takes at least one byte, so an answer of at most
-            # max_rows bytes has at most max_rows rows. Larger answers are run again
-            # and counted exactly (TSV has one line per row).
-            sink = _CappedSink(self.max_rows, "bytes")
+            # Fast path: an answer of at most max_rows * MIN_ROW_BYTES bytes has at most
+            # max_rows rows. Larger answers are run again and counted exactly (TSV has
+            # one line per row).
+            sink = _CappedSink(self.max_rows * MIN_ROW_BYTES.get(results_format, 1), "bytes")
             try:
                 result.serialize(sink, format=getattr(ox.QueryResultsFormat, results_format))
                 return "results", b"".join(sink.chunks)
