@@ -4,7 +4,8 @@ Contract of :func:`load_library`: every discovered file is read and mapped (in
 worker processes when there are enough files), its triples bulk-loaded into the
 given store in bounded batches (memory stays flat whatever the library size),
 relationship targets written as ``pat_`` ids are rewritten to the slug IRI of the
-pattern with that id, and a VoID/DCAT description of the dataset is added; with
+pattern with that id, every inferred link that a curated relationship backs gets
+``pkg:backedBy`` (:func:`derive_backing`), and a VoID/DCAT description of the dataset is added; with
 ``compact=True`` (on-disk stores that will be queried) the store is then compacted. A file
 that fails is reported and skipped; the others still convert. The returned
 :class:`~.diagnostics.BuildReport` lists everything. :func:`write_store` wraps a
@@ -30,11 +31,11 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import TypeVar
 
-from pyoxigraph import RdfFormat, Store
+from pyoxigraph import NamedNode, RdfFormat, Store
 
 from patternkg.converter.diagnostics import BuildReport, Diagnostic
 from patternkg.converter.mapper import Mapper
-from patternkg.converter.namespaces import Library
+from patternkg.converter.namespaces import PKG, Library
 from patternkg.converter.reader import DEFAULT_MAX_FILE_SIZE, ReadError, read_document
 from patternkg.converter.void import describe_dataset
 
@@ -305,6 +306,7 @@ def load_library(
         bar.close()
         loader.close()
     _resolve_ids(store, library, slug_by_id, id_targets)
+    derive_backing(store)
     report.patterns = len(files_by_slug)
     report.dialects = dict(dialects)
     report.duplicate_patterns = {s: f for s, f in files_by_slug.items() if len(f) > 1}
@@ -341,6 +343,41 @@ def _resolve_ids(store: Store, library: Library, slug_by_id: dict[str, str], tok
         values = " ".join(f"({old} {new})" for old, new in chunk)
         store.update(f"DELETE {{ ?s ?p ?old }} INSERT {{ ?s ?p ?new }} "
                      f"WHERE {{ VALUES (?old ?new) {{ {values} }} ?s ?p ?old }}")
+
+
+#: Inferred links and the curated relationships that back them (see pkg:backedBy), written for
+#: Oxigraph's planner: each predicate is one hash-joined pass (see docs/queries.md).
+_BACKING = """PREFIX pkg: <https://w3id.org/patternkg/ontology#>
+SELECT ?link ?rel WHERE {
+  {
+    SELECT ?pattern ?link ?target ?kind WHERE {
+      { SELECT ?pattern ?link WHERE { ?pattern pkg:qualifiedInferredLink ?link } }
+      { SELECT ?link ?target WHERE { ?link pkg:target ?target } }
+      OPTIONAL { SELECT ?link ?kind WHERE { ?link pkg:relationshipKind ?kind } }
+    }
+  }
+  {
+    SELECT ?pattern ?rel ?target ?curated_kind WHERE {
+      { SELECT ?pattern ?rel WHERE { ?pattern pkg:qualifiedRelationship ?rel } }
+      { SELECT ?rel ?target WHERE { ?rel pkg:target ?target } }
+      OPTIONAL { SELECT ?rel ?curated_kind WHERE { ?rel pkg:relationshipKind ?curated_kind } }
+    }
+  }
+  FILTER(!BOUND(?kind) || sameTerm(?kind, ?curated_kind))
+}"""
+
+
+def derive_backing(store: Store) -> int:
+    """Add ``?link pkg:backedBy ?rel`` for every inferred link of a pattern that a curated
+    relationship of the same pattern backs: same target, and the same kind, or any kind when the
+    link's type names no known kind. Runs after target resolution, so a target written as a
+    ``pat_`` id on one side and as a slug on the other matches. Returns the number added."""
+    backed_by = NamedNode(PKG + "backedBy")
+    lines = [f"{row['link']} {backed_by} {row['rel']} .\n" for row in store.query(_BACKING)]
+    if lines:
+        # Terms come from the store (valid); str() gives their N-Triples form.
+        store.bulk_load("".join(lines).encode(), format=RdfFormat.N_TRIPLES, lenient=True)
+    return len(lines)
 
 
 def _progress(total: int, enabled: bool):

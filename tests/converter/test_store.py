@@ -115,3 +115,54 @@ def test_build_command_compacts_unless_told_not_to(tmp_path):
     assert reports["--compact"]["compact_seconds"] > 0
     assert reports["--no-compact"]["compact_seconds"] == 0
     assert count(tmp_path / "compact") == count(tmp_path / "no-compact")
+
+
+
+BACKING = """---
+slug: a
+title: a
+relationships:
+  enables:
+    - {slug: b, weight: 0.9}
+  complementary:
+    - {id: pat_c1, weight: 0.5}
+graph_garden:
+  inferred_links:
+    - {target: b, type: enables, confidence: 0.9, reason: same kind}
+    - {target: b, type: requires, confidence: 0.8, reason: other kind}
+    - {target: c, type: complementary, confidence: 0.7, reason: id on the curated side}
+    - {target: b, type: analogous, confidence: 0.6, reason: no known kind}
+    - {target: c, type: analogous, confidence: 0.6, reason: no known kind either}
+    - {target: nowhere, type: enables, confidence: 0.5, reason: nothing curated}
+---
+Body.
+"""
+
+
+def test_backed_by_is_derived_after_targets_resolve(tmp_path):
+    """pkg:backedBy links an inferred link to the curated relationship of the same pattern and
+    target: of the same kind, or of any kind when its type names no known kind; a target written
+    as a pat_ id on the curated side and as a slug on the inferred side still matches."""
+    from patternkg.converter.api import convert
+
+    (tmp_path / "a.md").write_text(BACKING, encoding="utf-8")
+    for slug in ("b", "c"):
+        (tmp_path / f"{slug}.md").write_text(f"---\nslug: {slug}\nid: pat_{slug}1\ntitle: {slug}\n---\nBody.\n",
+                                             encoding="utf-8")
+    store = convert(sources=[tmp_path]).store
+    pkg = "https://w3id.org/patternkg/ontology#"
+    rows = store.query(f"""SELECT ?reason ?kind WHERE {{
+        ?link <{pkg}reason> ?reason .
+        OPTIONAL {{ ?link <{pkg}backedBy> ?rel . ?rel <{pkg}relationshipKind> ?kind }} }}""")
+    backed: dict[str, set] = {}
+    for row in rows:
+        kind = row["kind"].value.rsplit("#", 1)[1] if row["kind"] is not None else None
+        backed.setdefault(row["reason"].value, set()).add(kind)
+    assert backed == {
+        "same kind": {"enables"},
+        "other kind": {None},
+        "id on the curated side": {"complementaryTo"},
+        "no known kind": {"enables"},
+        "no known kind either": {"complementaryTo"},
+        "nothing curated": {None},
+    }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -76,16 +75,6 @@ def test_bundled_catalogue_names_and_dimensions():
     assert set(dimension.enum) == {"overall", *ASSESSMENT_DIMENSIONS}
     for local in ASSESSMENT_DIMENSIONS.values():
         assert f"pkg:{local})" in catalogue["top-assessed"].sparql
-
-
-def test_review_queue_lists_every_relationship_kind():
-    """review-queue's MINUS names the kinds instead of scanning the data for them."""
-    from patternkg.converter.namespaces import RELATIONSHIP_KINDS
-    from patternkg.server.catalogue import load_catalogue
-
-    text = load_catalogue()["review-queue"].sparql
-    listed = re.search(r"VALUES \?kind \{([^}]*)\}", text).group(1).split()
-    assert sorted(listed) == sorted(f"pkg:{local}" for local in RELATIONSHIP_KINDS.values())
 
 
 def test_cli_queries_lists_everything():
