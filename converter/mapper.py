@@ -50,7 +50,7 @@ _P = {name: pkg(name) for name in (
     "usageStage", "adoptionStage", "status", "confidenceRating", "universality", "category", "era", "origin",
     "commonsAlignment", "confidenceScore", "lastUpdated", "sourceDocument", "repository",
     "qualifiedRelationship", "Relationship", "source", "target", "relationshipKind", "kindName", "weight",
-    "inferredLink", "qualifiedInferredLink", "InferredLink", "confidence", "reason", "lastPruned",
+    "inferredLink", "qualifiedInferredLink", "InferredLink", "confidence", "reason", "lastPruned", "backedBy",
     "mentions", "entityMention", "EntityMention", "entity", "Entity", "relevance", "entityType",
     "memberOf", "communityMembership", "CommunityMembership", "community", "Community", "communitySource",
     "preamble", "ratingStars", "ratingLabel", "ratingNote", "section", "Section", "heading", "position",
@@ -80,6 +80,9 @@ class Mapped:
     lines: tuple[int | None, int | None] = (None, None)  # lines of slug and id
     #: descriptions of nodes many patterns name (see :meth:`Mapper._describe`); merged by the pipeline
     shared: list[str] = field(default_factory=list)
+    #: pkg:backedBy could not be settled in this file: a target is a pat_ id (the pipeline
+    #: rechecks the pattern once ids are resolved; see Mapper._backing)
+    recheck_backing: bool = False
 
 
 class Mapper:
@@ -181,6 +184,8 @@ class Mapper:
         self.locations: dict = {}
         self.id_targets: set[str] = set()
         self.used_fragments: set[str] = set()
+        self.curated_nodes: list[tuple[NamedNode, str, NamedNode]] = []  # (kind, token, node)
+        self.inferred_nodes: list[tuple[NamedNode | None, str, NamedNode, tuple]] = []  # (kind, token, node, path)
         data = doc.data
         slug = data.get("slug")
         if not isinstance(slug, str) or not is_safe_segment(slug):
@@ -205,12 +210,13 @@ class Mapper:
             else:
                 handler(self, value, (key,))
         self._body(dialect)
+        recheck = self._backing()
         locations = {}
         if self.track:
             locations = {key: (field_path(path), doc.line_of(path)) for key, path in self.locations.items()}
         return Mapped(slug, ident if isinstance(ident, str) else None, dialect, self.ntriples, self.diagnostics,
                       self.targets, locations, self.id_targets, (doc.line_of(("slug",)), doc.line_of(("id",))),
-                      self.shared)
+                      self.shared, recheck)
 
     # -- identity -----------------------------------------------------------------------------
 
@@ -497,6 +503,7 @@ class Mapper:
                    path + ("weight",))
         self._emit(node, DC["description"], v.text(description, path + ("description",), self._warn), C,
                    path + ("description",))
+        self.curated_nodes.append((prop, token, node))
 
     @staticmethod
     def _legacy_list(kind):
@@ -607,6 +614,22 @@ class Mapper:
                    path + (key,))
         self._emit(node, _P["reason"], v.text(link.get("reason"), path + ("reason",), self._warn), G,
                    path + ("reason",))
+        self.inferred_nodes.append((_KIND.get(kind) if isinstance(kind, str) else None, token, node, path))
+
+    def _backing(self) -> bool:
+        """``link pkg:backedBy rel`` for each inferred link of this pattern that one of its curated
+        relationships backs: same target, and the same kind, or any kind when the link's type names
+        no known kind. Targets are compared as written; returns True when one of them is a pat_ id
+        (it may name the same pattern as a slug does, which only the whole library tells)."""
+        curated: dict[str, list[tuple[NamedNode, NamedNode]]] = {}
+        for kind, token, node in self.curated_nodes:
+            curated.setdefault(token, []).append((kind, node))
+        for kind, token, node, path in self.inferred_nodes:
+            for curated_kind, rel in curated.get(token, ()):
+                if kind is None or kind == curated_kind:
+                    self._emit(node, _P["backedBy"], rel, self.g_garden, path)
+        tokens = {t for _, t, _ in self.curated_nodes} | {t for _, t, _, _ in self.inferred_nodes}
+        return bool(self.inferred_nodes and self.curated_nodes and tokens & self.id_targets)
 
     # -- body -----------------------------------------------------------------------------------------
 

@@ -4,8 +4,8 @@ Contract of :func:`load_library`: every discovered file is read and mapped (in
 worker processes when there are enough files), its triples bulk-loaded into the
 given store in bounded batches (memory stays flat whatever the library size),
 relationship targets written as ``pat_`` ids are rewritten to the slug IRI of the
-pattern with that id, every inferred link that a curated relationship backs gets
-``pkg:backedBy`` (:func:`derive_backing`), and a VoID/DCAT description of the dataset is added; with
+pattern with that id, ``pkg:backedBy`` is settled for the patterns whose files could
+not tell (:func:`derive_backing`), and a VoID/DCAT description of the dataset is added; with
 ``compact=True`` (on-disk stores that will be queried) the store is then compacted. A file
 that fails is reported and skipped; the others still convert. The returned
 :class:`~.diagnostics.BuildReport` lists everything. :func:`write_store` wraps a
@@ -69,6 +69,7 @@ class FileResult:
     id_targets: set[str] = field(default_factory=set)
     lines: tuple[int | None, int | None] = (None, None)  # of slug and id
     shared: bytes = b""  # N-Triples describing nodes many patterns name; see SharedDescriptions
+    recheck_backing: bool = False  # see Mapped.recheck_backing
 
 
 def default_sources() -> list[Path]:
@@ -139,6 +140,7 @@ def _convert_one(source: SourceFile) -> FileResult:
         mapped.id_targets,
         mapped.lines,
         "".join(mapped.shared).encode(),
+        mapped.recheck_backing,
     )
 
 
@@ -259,6 +261,7 @@ def load_library(
     slug_by_id: dict[str, str] = {}
     targets: list[tuple[str, str, str]] = []  # (source slug, kind, token)
     id_targets: set[str] = set()
+    recheck: set[str] = set()  # slugs whose pkg:backedBy needs the whole library (see derive_backing)
     dialects: dict[str, int] = defaultdict(int)
     bar = _progress(len(files), progress)
     loader = _Loader(store)
@@ -275,6 +278,8 @@ def load_library(
             if result.slug is None:
                 continue
             others = files_by_slug[result.slug]
+            if others or result.recheck_backing:
+                recheck.add(result.slug)
             if others:
                 report.diagnostics.append(Diagnostic(
                     "warning", "duplicate-slug", result.display,
@@ -306,7 +311,7 @@ def load_library(
         bar.close()
         loader.close()
     _resolve_ids(store, library, slug_by_id, id_targets)
-    derive_backing(store)
+    derive_backing(store, [library.pattern(slug) for slug in sorted(recheck)])
     report.patterns = len(files_by_slug)
     report.dialects = dict(dialects)
     report.duplicate_patterns = {s: f for s, f in files_by_slug.items() if len(f) > 1}
@@ -345,39 +350,39 @@ def _resolve_ids(store: Store, library: Library, slug_by_id: dict[str, str], tok
                      f"WHERE {{ VALUES (?old ?new) {{ {values} }} ?s ?p ?old }}")
 
 
-#: Inferred links and the curated relationships that back them (see pkg:backedBy), written for
-#: Oxigraph's planner: each predicate is one hash-joined pass (see docs/queries.md).
+#: Inferred links of the given patterns and the curated relationships that back them (see
+#: pkg:backedBy); the VALUES row of patterns is filled in per chunk.
 _BACKING = """PREFIX pkg: <https://w3id.org/patternkg/ontology#>
 SELECT ?link ?rel WHERE {
-  {
-    SELECT ?pattern ?link ?target ?kind WHERE {
-      { SELECT ?pattern ?link WHERE { ?pattern pkg:qualifiedInferredLink ?link } }
-      { SELECT ?link ?target WHERE { ?link pkg:target ?target } }
-      OPTIONAL { SELECT ?link ?kind WHERE { ?link pkg:relationshipKind ?kind } }
-    }
-  }
-  {
-    SELECT ?pattern ?rel ?target ?curated_kind WHERE {
-      { SELECT ?pattern ?rel WHERE { ?pattern pkg:qualifiedRelationship ?rel } }
-      { SELECT ?rel ?target WHERE { ?rel pkg:target ?target } }
-      OPTIONAL { SELECT ?rel ?curated_kind WHERE { ?rel pkg:relationshipKind ?curated_kind } }
-    }
-  }
+  VALUES ?pattern { %s }
+  ?pattern pkg:qualifiedInferredLink ?link . ?link pkg:target ?target .
+  ?pattern pkg:qualifiedRelationship ?rel . ?rel pkg:target ?target .
+  OPTIONAL { ?link pkg:relationshipKind ?kind }
+  OPTIONAL { ?rel pkg:relationshipKind ?curated_kind }
   FILTER(!BOUND(?kind) || sameTerm(?kind, ?curated_kind))
 }"""
+BACKING_CHUNK = 500
 
 
-def derive_backing(store: Store) -> int:
-    """Add ``?link pkg:backedBy ?rel`` for every inferred link of a pattern that a curated
-    relationship of the same pattern backs: same target, and the same kind, or any kind when the
-    link's type names no known kind. Runs after target resolution, so a target written as a
-    ``pat_`` id on one side and as a slug on the other matches. Returns the number added."""
+def derive_backing(store: Store, patterns: Sequence[NamedNode]) -> int:
+    """Settle pkg:backedBy for *patterns* on the whole store, once ``pat_`` targets are resolved.
+
+    The mapper already links each inferred link to the curated relationships of its file that
+    back it (same target as written; same kind, or any kind when the link's type names no known
+    kind). What a file cannot tell -- a target written as a ``pat_`` id on one side and as a slug
+    on the other, or one pattern described by two files -- is looked up here for the patterns
+    concerned, a chunk at a time (memory stays flat). Returns the number of triples looked up.
+    """
     backed_by = NamedNode(PKG + "backedBy")
-    lines = [f"{row['link']} {backed_by} {row['rel']} .\n" for row in store.query(_BACKING)]
-    if lines:
-        # Terms come from the store (valid); str() gives their N-Triples form.
-        store.bulk_load("".join(lines).encode(), format=RdfFormat.N_TRIPLES, lenient=True)
-    return len(lines)
+    found = 0
+    for start in range(0, len(patterns), BACKING_CHUNK):
+        values = " ".join(str(p) for p in patterns[start:start + BACKING_CHUNK])
+        # Terms are pyoxigraph NamedNodes and store terms (valid); str() gives their N-Triples form.
+        lines = [f"{row['link']} {backed_by} {row['rel']} .\n" for row in store.query(_BACKING % values)]
+        if lines:
+            store.bulk_load("".join(lines).encode(), format=RdfFormat.N_TRIPLES, lenient=True)
+        found += len(lines)
+    return found
 
 
 def _progress(total: int, enabled: bool):

@@ -166,3 +166,20 @@ def test_backed_by_is_derived_after_targets_resolve(tmp_path):
         "no known kind either": {"complementaryTo"},
         "nothing curated": {None},
     }
+
+
+def test_backed_by_across_two_files_of_one_pattern(tmp_path):
+    """Two files with one slug describe one pattern: a curated relationship in one backs an
+    inferred link in the other (settled on the whole store, as a file alone cannot tell)."""
+    from patternkg.converter.api import convert
+
+    (tmp_path / "a1.md").write_text("---\nslug: a\ntitle: a\nrelationships:\n  enables:\n    - {slug: b}\n---\n",
+                                    encoding="utf-8")
+    (tmp_path / "a2.md").write_text("---\nslug: a\ntitle: a\ngraph_garden:\n  inferred_links:\n"
+                                    "    - {target: b, type: enables, confidence: 0.5, reason: r}\n---\n",
+                                    encoding="utf-8")
+    (tmp_path / "b.md").write_text("---\nslug: b\ntitle: b\n---\n", encoding="utf-8")
+    store = convert(sources=[tmp_path]).store
+    pkg = "https://w3id.org/patternkg/ontology#"
+    assert store.query(f"ASK {{ ?link <{pkg}reason> 'r' ; <{pkg}backedBy> ?rel . "
+                       f"?rel <{pkg}relationshipKind> <{pkg}enables> }}")
