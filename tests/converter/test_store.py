@@ -86,9 +86,10 @@ def test_store_is_readable_by_the_oxigraph_server_tool(tmp_path):
 
 
 
-def test_build_compacts_the_store_and_export_does_not(tmp_path):
+def test_build_compacts_the_store_and_a_plain_fill_does_not(tmp_path):
     """build compacts the store it writes (queries on it are up to 2-4x faster, see
-    docs/benchmarks.md); export's throw-away store is not compacted. Same data either way."""
+    docs/benchmarks.md); load_library without compact=True (what export's throw-away store
+    uses) does not. Same data either way."""
     built = build(store=tmp_path / "built", sources=[SEED])
     assert 0 < built.compact_seconds <= built.seconds
     assert "compaction" in built.to_text() and built.to_dict()["compact_seconds"] > 0

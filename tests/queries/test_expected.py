@@ -3,8 +3,6 @@ answers worked out by hand from the five pattern files (see the comments)."""
 
 from __future__ import annotations
 
-import pytest
-
 from qhelpers import BASE, PKG, P
 
 ENABLES, REQUIRES, COMPL, RELATED = (PKG + k for k in ("enables", "requires", "complementaryTo", "relatedTo"))

@@ -7,12 +7,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
-import pytest
 import requests
 
 DATA = Path(__file__).with_name("data") / "library.trig"

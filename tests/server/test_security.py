@@ -102,7 +102,7 @@ def test_service_word_in_literals_iris_and_names_is_fine(server: Server) -> None
         r = requests.get(server.sparql, params={"query": q})
         assert r.status_code == 200, (q, r.text)
     r = requests.get(server.sparql, params={
-        "query": f'SELECT ?s WHERE {{ ?s <http://www.w3.org/2004/02/skos/core#definition> ?d FILTER(CONTAINS(?d, "SERVICE")) }}'})
+        "query": 'SELECT ?s WHERE { ?s <http://www.w3.org/2004/02/skos/core#definition> ?d FILTER(CONTAINS(?d, "SERVICE")) }'})
     assert [b["s"]["value"].rsplit("/", 1)[1] for b in r.json()["results"]["bindings"]] == ["alpha"]
 
 
