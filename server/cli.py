@@ -13,6 +13,7 @@ import click
 from patternkg.options import source_arguments
 
 from .config import ServerConfig
+from .guard import DEFAULT_MAX_DEPTH
 
 
 def default_workers() -> int:
@@ -51,6 +52,9 @@ def default_workers() -> int:
               help="Origin allowed to query from a browser (repeatable; '' disables CORS).")
 @click.option("--dumps-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for /dumps/ files (default: a temporary folder).")
+@click.option("--max-query-depth", type=click.IntRange(min=1), default=DEFAULT_MAX_DEPTH, show_default=True,
+              help="Deepest nesting accepted in a query (each open bracket, and each operator inside one, "
+                   "counts one); deeper gets 400 before it runs.")
 @click.option("--get", "get_path", metavar="PATH", default=None,
               help="Print the response for PATH (e.g. '/sparql?query=...') and exit, without starting a server.")
 @click.option("--accept", default=None, help="Accept header sent with --get.")
@@ -69,6 +73,7 @@ def serve(
     max_request_size: int,
     cors_origins: tuple[str, ...],
     dumps_dir: Path | None,
+    max_query_depth: int,
     get_path: str | None,
     accept: str | None,
 ) -> None:
@@ -95,6 +100,7 @@ def serve(
             max_request_bytes=max_request_size,
             cors_origins=("*" if "*" in origins else origins) if origins else "",
             dumps_dir=dumps_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patternkg-dumps-"))),
+            max_query_depth=max_query_depth,
         )
         if get_path is not None:
             sys.exit(_get(config, get_path, accept))

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from patternkg.converter.namespaces import DEFAULT_BASE_IRI, ONTOLOGY_IRI
 
+from .guard import DEFAULT_MAX_DEPTH
+
 ONTOLOGY_FILE = Path(__file__).resolve().parent.parent / "ontology" / "patternkg.ttl"
 
 
@@ -46,3 +48,6 @@ class ServerConfig:
     """Prefixes for Turtle output (default: the project's)."""
     jsonld_context_file: Path | None = None
     """JSON-LD context for compaction (default: ontology/context.jsonld when present)."""
+    # -- the HTTP layer's limits (docs/server.md, "Limits") --
+    max_query_depth: int = DEFAULT_MAX_DEPTH
+    """Deepest nesting accepted in a query (:mod:`.guard`); deeper gets 400 before any worker runs it."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 from pyoxigraph import NamedNode
 
-from .errors import error_response
+from .errors import error_response, strict_params
 from .guard import UpdateRefused, inspect_query
 from .negotiation import GRAPH_OFFERS, RESULTS_OFFERS, negotiate
 from .pool import QueryPool
@@ -68,7 +68,7 @@ def sparql() -> Response:
         if mimetype == "application/sparql-update":
             raise UpdateRefused(_READ_ONLY)
         if mimetype == "application/x-www-form-urlencoded":
-            params = req.form
+            params = strict_params(req.get_data())  # invalid UTF-8 is refused, not replaced
         elif mimetype == "application/sparql-query":
             params = args
             body_query = True
@@ -119,7 +119,8 @@ def execute(
     ``accept`` is the request's ``Accept`` header (read from the request when not given)."""
     if not query.strip():
         return error_response(400, "bad-request", "the query is empty")
-    info = inspect_query(query)
+    state = current_app.extensions["patternkg"]
+    info = inspect_query(query, max_depth=state.config.max_query_depth)
     if accept is _NO_ACCEPT:
         accept = request.headers.get("Accept")
     wanted, results_offer, graph_offer = negotiate(info.form, accept)  # type: ignore[arg-type]
