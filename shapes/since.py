@@ -168,7 +168,11 @@ def validate_since(*, ref: str, sources: Sequence[os.PathLike | str], validate: 
     top = repo_root(Path(os.path.abspath(paths[0])).parent if paths[0].is_file() else Path(os.path.abspath(paths[0])))
     if top is None:
         raise SinceError(f"{paths[0]} is not inside a git checkout (--since compares with a git ref)")
-    git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=top)
+    try:
+        git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=top)
+    except SinceError:
+        raise SinceError(f"--since {ref}: no such commit in {top} (in CI, fetch it first: "
+                         "actions/checkout with fetch-depth: 0)") from None
     root = Path(os.path.abspath(root or top))
     specs = _pathspecs(top, paths)
     change = changed(top, ref, specs)
