@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE))
 from corpus10x import make_corpus  # noqa: E402
 
 from patternkg.converter.api import build  # noqa: E402
-from patternkg.converter.validation import validate_library  # noqa: E402
+from patternkg.shapes.validation import validate_library  # noqa: E402
 
 DEFAULT_CORPUS = HERE.parent.parent.parent / "shared" / "corpus" / "commons-os"
 
