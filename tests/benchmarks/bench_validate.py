@@ -65,7 +65,7 @@ def main() -> None:
     run(args.corpus, "shared corpus", args.repeat)
     if not args.skip_10x:
         with tempfile.TemporaryDirectory(prefix="corpus10x-") as tmp:
-            make_corpus(args.corpus, Path(tmp), args.factor)
+            make_corpus(src=args.corpus, dst=Path(tmp), copies=args.factor)
             run(Path(tmp), f"{args.factor}x corpus", 1)
 
 
