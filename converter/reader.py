@@ -157,7 +157,7 @@ def parse_document(raw: bytes, name: str, *, max_size: int = DEFAULT_MAX_FILE_SI
         body = body[1:]
         body_line += 1
     if _CONTROL.search(body):
-        body = _strip_control(body, name, body_line, "", warnings)
+        body = _strip_control(body, name, body_line, "body", warnings)
     return Document(name, data, lines, body, body_line, dups, name, warnings)
 
 
@@ -175,7 +175,7 @@ def _strip_control(text: str, name: str, first_line: int, fld: str, out: list[Di
     shown = sorted(lines)[:_MAX_CONTROL_WARNINGS]
     for line in shown:
         more = len(lines) - len(shown) if line == shown[-1] and len(lines) > len(shown) else 0
-        where = "a value" if fld else "the body"
+        where = "the body" if fld == "body" else "a value"
         message = f"control character(s) {', '.join(sorted(lines[line]))} removed from {where}"
         if more:
             message += f" (and on {more} more line(s))"

@@ -51,7 +51,7 @@ def test_control_characters_are_removed_with_a_warning_naming_line_and_field(tmp
     doc = read_document(path)
     assert doc.data["title"] == "ab" and doc.body == "ok\nNUL and DEL\x7f stays\n\n"
     assert [(w.code, w.line, w.field) for w in doc.warnings] == [
-        ("control-character", 3, "title"), ("control-character", 6, ""), ("control-character", 7, "")]
+        ("control-character", 3, "title"), ("control-character", 6, "body"), ("control-character", 7, "body")]
     assert "U+0000" in doc.warnings[1].message and "U+FFFF" in doc.warnings[2].message
     path.write_bytes(b"---\nslug: ctl\nsummary: x\ntitle: a\x1fb\n---\n")
     with pytest.raises(ReadError) as info:
