@@ -14,7 +14,7 @@ How it runs. Two engines give the same results (``tests/shapes/test_engines.py``
 shapes file over the whole, unreduced graph):
 
 - ``oxigraph`` (default): the SHACL Core shapes are compiled to SPARQL SELECT queries
-  (:mod:`~patternkg.converter.shacl_sparql`) and run on the converted store. With
+  (:mod:`~patternkg.shapes.shacl_sparql`) and run on the converted store. With
   ``only``, every query is restricted (``VALUES ?this``) to the focus nodes whose
   results can name one of those files.
 - ``pyshacl`` (the reference): SHACL Core shapes run in pySHACL on a *reduced* data
@@ -47,9 +47,10 @@ from pyoxigraph import NamedNode, RdfFormat, Store, Triple, parse, serialize
 from patternkg.converter.api import Converted, convert
 from patternkg.converter.namespaces import DEFAULT_BASE_IRI, Library
 from patternkg.converter.reader import DEFAULT_MAX_FILE_SIZE
-from patternkg.converter.shacl_sparql import compile_core, run_checks
-from patternkg.converter.severities import DEFAULT_ENGINE, ENGINES, RANK, SEVERITIES
-from patternkg.converter.shapes import SH, Finding, ShapeInfo, Shapes, load_shapes
+from patternkg.shapes.shacl_sparql import compile_core, run_checks
+from patternkg.shapes.progress import checks_status
+from patternkg.shapes.severities import DEFAULT_ENGINE, ENGINES, RANK, SEVERITIES
+from patternkg.shapes.shapes_graph import SH, Finding, ShapeInfo, Shapes, load_shapes
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -272,6 +273,7 @@ def validate(
     only: Sequence[os.PathLike | str] = (),
     shapes_file: os.PathLike | str | None = None,
     engine: str = DEFAULT_ENGINE,
+    progress: bool = False,
 ) -> Validation:
     """Convert *sources*, validate, and map results to files (see the module docstring).
 
@@ -281,9 +283,10 @@ def validate(
     whole-library run that name one of those files.
 
     *engine* is ``"oxigraph"`` (default: SHACL Core compiled to SPARQL, see
-    :mod:`~patternkg.converter.shacl_sparql`) or ``"pyshacl"`` (the reference). Both give
-    the same results; the Oxigraph engine raises
-    :class:`~patternkg.converter.shacl_sparql.UnsupportedShape` before converting when
+    :mod:`~patternkg.shapes.shacl_sparql`) or ``"pyshacl"`` (the reference). Both give
+    the same results; *progress* shows the files read and the checks running on a
+    terminal (stderr). The Oxigraph engine raises
+    :class:`~patternkg.shapes.shacl_sparql.UnsupportedShape` before converting when
     the shapes use a SHACL feature it does not compile.
     """
     global _SHAPES_FOR_WORKERS
@@ -293,7 +296,8 @@ def validate(
     if engine == "oxigraph":
         compile_core(shapes)  # fail before any work when the shapes use something unsupported
     jobs = jobs or os.cpu_count() or 1
-    converted = convert(sources=sources, base_iri=base_iri, max_file_size=max_file_size, jobs=jobs, track=True)
+    converted = convert(sources=sources, base_iri=base_iri, max_file_size=max_file_size, jobs=jobs, track=True,
+                        progress=progress)
     library = Library(base_iri)
     conversion = converted.conversion
     only_patterns: set[str] | None = None
@@ -308,6 +312,7 @@ def validate(
         focus = focus_nodes(conversion, library, only_patterns)
     findings: list[Finding] = []
     digests: dict[str, str] = {}
+    checking = checks_status(converted.report.files, len(shapes.sparql), enabled=progress)
     if engine == "oxigraph":
         findings = run_checks(converted.store, shapes, focus) + run_sparql(converted.store, shapes, focus, base_iri)
     else:
@@ -324,6 +329,7 @@ def validate(
             for chunk in chunks:
                 findings += run_core(chunk)
             findings += run_sparql(converted.store, shapes, focus, base_iri)
+    checking.close()
     findings = [f if f.value not in digests else Finding(f.focus, f.path, digests[f.value], f.shape, f.component,
                                                           f.severity, f.message) for f in set(findings)]
     results = locate(sorted(findings, key=_finding_key), converted, library, shapes)
