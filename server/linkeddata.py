@@ -28,6 +28,12 @@ from patternkg.converter.namespaces import VOID, Library, is_safe_segment
 from .config import ServerConfig
 from .errors import error_response
 from .negotiation import PAGE_OFFERS, Offer, choose
+from .pages import resource_page
+from .site import api_index, landing
+
+_INDEX_OFFERS = (Offer("application/json", "json", "application/json"),
+                 Offer("text/html", "html", "text/html; charset=utf-8"),
+                 Offer("application/xhtml+xml", "html", "text/html; charset=utf-8"))
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
@@ -80,7 +86,20 @@ def rdf_response(triples: list[ox.Triple], offer: Offer) -> Response:
     return response
 
 
+#: ``?format=`` values (a browser cannot set ``Accept``): a file-extension-like name -> media type
+FORMAT_PARAMETER = {"ttl": "text/turtle", "turtle": "text/turtle", "jsonld": "application/ld+json",
+                    "json-ld": "application/ld+json", "nt": "application/n-triples",
+                    "ntriples": "application/n-triples", "html": "text/html"}
+
+
 def _negotiate(offers: tuple[Offer, ...] = PAGE_OFFERS) -> Offer:
+    wanted = request.args.get("format")
+    if wanted is not None:
+        media = FORMAT_PARAMETER.get(wanted.lower())
+        offer = next((o for o in offers if o.media_type == media), None)
+        if offer is None:
+            abort(400, "unknown format " + repr(wanted) + "; use one of " + ", ".join(FORMAT_PARAMETER))
+        return offer
     offer = choose(request.headers.get("Accept"), offers)
     if offer is None:
         abort(406, "no acceptable format: " + ", ".join(dict.fromkeys(o.media_type for o in offers)))
@@ -108,11 +127,13 @@ def make_blueprint(config: ServerConfig) -> Blueprint:
             abort(404, f"no pattern {slug!r}")
         iri = library.pattern(slug).value
         exists = json.loads(_run(f"ASK {{ <{iri}> ?p ?o }}"))["boolean"]
-        if not exists:
-            abort(404, f"no pattern {slug!r} in this library")
         offer = _negotiate()
+        if not exists:
+            if offer.format == "html":  # a page naming who points at it (404 all the same)
+                return resource_page(kind="missing-pattern", iri=iri, key=slug)
+            abort(404, f"no pattern {slug!r} in this library")
         if offer.format == "html":
-            return _pattern_page(iri, slug)
+            return resource_page(kind="pattern", iri=iri, key=slug)
         body = _run(
             f"CONSTRUCT {{ ?s ?p ?o . ?o ?lp ?label }} WHERE {{ {_pattern_where(iri)} }}",
             graph=offer.format,
@@ -169,48 +190,13 @@ def make_blueprint(config: ServerConfig) -> Blueprint:
 
     @bp.route("/")
     def index() -> Response:
-        links = {
-            "sparql": url_for("sparql.sparql", _external=True),
-            "void": url_for("linkeddata.void", _external=True),
-            "dumps": url_for("dumps.index", _external=True),
-            "ontology": url_for("linkeddata.ontology", _external=True),
-            "health": url_for("health.health", _external=True),
-        }
-        return current_app.json.response({"service": "patternkg", "links": links})
+        # browsers get the landing page; API clients (no Accept, */*, JSON) keep the JSON index
+        offer = choose(request.headers.get("Accept"), _INDEX_OFFERS)
+        if offer is not None and offer.format == "html":
+            return landing()
+        return api_index()
 
     return bp
-
-
-def _pattern_page(iri: str, slug: str) -> Response:
-    data = json.loads(
-        _run(f"SELECT ?s ?p ?o ?label WHERE {{ {_pattern_where(iri)} }} ORDER BY ?s ?p ?o")
-    )
-    rows = []
-    title = slug
-    summary = None
-    for b in data["results"]["bindings"]:
-        p, o = b["p"]["value"], b["o"]
-        if b["s"]["value"] == iri and p == "http://www.w3.org/2004/02/skos/core#prefLabel":
-            title = o["value"]
-        if b["s"]["value"] == iri and p == "http://www.w3.org/2004/02/skos/core#definition":
-            summary = o["value"]
-        rows.append(
-            {
-                "subject": b["s"]["value"],
-                "predicate": p,
-                "object": o["value"],
-                "is_iri": o["type"] == "uri",
-                "label": b.get("label", {}).get("value"),
-            }
-        )
-    # one row per (s, p, o): the first label wins
-    unique: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for row in rows:
-        unique.setdefault((row["subject"], row["predicate"], row["object"]), row)
-    html = render_template("pattern.html", iri=iri, title=title, summary=summary, rows=list(unique.values()))
-    response = Response(html, content_type="text/html; charset=utf-8")
-    response.headers["Vary"] = "Accept"
-    return response
 
 
 __all__ = ["make_blueprint", "rdf_response", "serialize", "error_response"]
