@@ -14,7 +14,8 @@ one of :data:`KINDS`, ``key`` the local part after the kind's path segment):
   ``concept``, ``scheme``: the resource's labels and links, and its patterns;
 - ``dataset``: the VoID/DCAT description with links to the dumps;
 - ``missing-pattern``: a target that is referenced but has no file, with the
-  patterns that point at it (status 404).
+  patterns that point at it (status 404 at the target's IRI; the site links to
+  the same page at ``/missing/<token>``, status 200).
 
 Every link to a library IRI is a local path on this server (:func:`local_path`),
 whatever the base IRI; the canonical IRI is shown and given as
@@ -120,6 +121,12 @@ def href(iri: str) -> str:
     return lens.keep(path)
 
 
+def missing_href(token: str) -> str:
+    """The page of a relationship target that has no file (``/missing/<token>``, answered 200: the
+    site's own links all resolve; the target's IRI itself answers 404)."""
+    return "/missing/" + token
+
+
 def local_name(iri: str) -> str:
     for sep in ("#", "/"):
         if sep in iri:
@@ -171,8 +178,10 @@ class Details:
     def ref(self, iri: str, **extra: Any) -> Ref:
         label = self.labels.get(iri) or local_name(iri)
         words = self.audience_labels.get(iri)
-        exists = iri in self.patterns or not iri.startswith(base_iri() + "pattern/")
-        return Ref(iri=iri, label=words or label, href=href(iri), exists=exists,
+        space = base_iri() + "pattern/"
+        exists = iri in self.patterns or not iri.startswith(space)
+        link = href(iri) if exists else missing_href(iri[len(space):])
+        return Ref(iri=iri, label=words or label, href=link, exists=exists,
                    original=label if words and words != label else None, extra=extra)
 
 
@@ -543,7 +552,7 @@ def _scheme_members(iri: str) -> list[str]:
     return [r["c"]["value"] for r in rows]
 
 
-def missing_page(iri: str, key: str) -> Response:
+def missing_page(iri: str, key: str, status: int = 404) -> Response:
     incoming = _incoming(iri)
     direct = select(f"SELECT DISTINCT ?src ?p WHERE {{ ?src ?p <{iri}> . FILTER(!STRSTARTS(STR(?src), "
                     f"\"{iri}#\")) }} LIMIT {MAX_LIST}")
@@ -565,7 +574,7 @@ def missing_page(iri: str, key: str) -> Response:
         abort(404, f"no pattern {key!r} in this library, and nothing points at it")
     referrers.sort(key=lambda r: (r["source"], r["ref"].label.lower()))
     html = render("missing.html", iri=iri, key=key, referrers=referrers)
-    return html_response(html, status=404, canonical=iri)
+    return html_response(html, status=status, canonical=iri)
 
 
 def dataset_page(iri: str) -> Response:

@@ -8,9 +8,11 @@ the graph and the editor):
 - ``/browse``: domains and communities with their pattern counts;
 - ``/about``: the data services (SPARQL, prepared queries, dumps, VoID, ontology);
 - ``/search?q=``: full-text search (:mod:`.search`), ``/api/search?q=`` as JSON;
+- ``/api/vocabulary``: what the query editor completes (:mod:`.editor`);
 - ``/graph/<kind>/<key>`` and ``/graph/<kind>/<key>.json``: the neighbourhood of
   a pattern (1-2 hops) or the patterns of a domain or community, drawn with
   cytoscape.js (vendored under ``static/vendor/cytoscape``);
+- ``/missing/<token>``: a relationship target without a file, and who points at it;
 - HTML routes for the kinds of resources that :mod:`.linkeddata` does not route
   yet (domain, commons domain, community, entity, agent, scheme, vocabulary
   concept, dataset); each renders with :func:`.pages.resource_page`.
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, url_for
 
 from patternkg.converter.namespaces import PKG, SKOS, VOCAB, is_safe_segment
 
@@ -69,6 +71,12 @@ def make_blueprint() -> Blueprint:
 
         return search_json()
 
+    @bp.get("/api/vocabulary")
+    def vocabulary() -> Response:
+        from .editor import vocabulary as terms
+
+        return jsonify(terms())
+
     @bp.get("/graph/<kind>/<key>.json")
     def graph_data(kind: str, key: str) -> Response:
         from .graph import graph_json
@@ -96,6 +104,12 @@ def make_blueprint() -> Blueprint:
         if not (is_safe_segment(scheme) and is_safe_segment(value)):
             abort(404)
         return pages.resource_page(kind="concept", iri=f"{VOCAB}{scheme}/{value}", key=f"{scheme}/{value}")
+
+    @bp.get("/missing/<key>")
+    def missing(key: str) -> Response:
+        if not is_safe_segment(key):
+            abort(404)
+        return pages.missing_page(pages.base_iri() + f"pattern/{key}", key, status=200)
 
     @bp.get("/dataset")
     def dataset() -> Response:

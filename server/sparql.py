@@ -22,6 +22,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 from pyoxigraph import NamedNode
 
+from .editor import answer as editor_answer
+from .editor import wants_html
 from .errors import error_response
 from .guard import UpdateRefused, inspect_query
 from .negotiation import GRAPH_OFFERS, RESULTS_OFFERS, negotiate
@@ -96,6 +98,9 @@ def sparql() -> Response:
             named = _graph_list(params.getlist("named-graph-uri"), "named-graph-uri")
         except _BadRequest as exc:
             return error_response(400, "bad-request", str(exc))
+    if reading and len(queries) <= 1 and wants_html(req.headers.get("Accept")):
+        # a browser: the query editor, with the results as an HTML table when a query is given
+        return editor_answer(queries[0] if queries else None, default or None, named or None)
     if not queries:
         if reading:
             return service_description()

@@ -33,6 +33,7 @@
         var href = event.target.data("href");
         if (href) { window.location.href = href; }
       });
+      window.patternkgGraph = cy;
       box.setAttribute("data-ready", String(cy.nodes().length));
     })
     .catch(function (error) { box.textContent = "The graph could not be drawn (" + error.message + ")."; });

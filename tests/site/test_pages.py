@@ -65,7 +65,7 @@ def test_pattern_page_reads_like_a_page(site):
     # relationships both ways, curated and inferred apart, missing target marked
     assert "Required by" in text and "Requires" in text and "Enables" in text
     assert "Machine-inferred" in text and "Listening builds the shared analysis" in text
-    assert 'class="missing" href="/pattern/missing-target"' in text
+    assert 'class="missing" href="/missing/missing-target"' in text
     # entity with its Wikidata link, community, domain; every link to the library is local
     assert "http://www.wikidata.org/entity/Q1123526" in text
     assert "/community/organizing-and-activism" in links.links and "/domain/deep-work-flow" in links.links
@@ -107,6 +107,8 @@ def test_every_kind_has_a_page(site, path, expect):
 def test_missing_target_page_names_who_points_at_it(site):
     text, _ = page(site, "/pattern/missing-target", status=404)
     assert "Active Listening Depth" in text and 'href="/pattern/active-listening-depth"' in text
+    again, _ = page(site, "/missing/missing-target")  # where the site links to it
+    assert "Active Listening Depth" in again
     r = requests.get(site.url + "/pattern/never-mentioned-anywhere", headers=HTML, timeout=10)
     assert r.status_code == 404
 
