@@ -141,7 +141,7 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores", flush=True)
     rows = [run("shared corpus", args.corpus, args.repeat)]
     with tempfile.TemporaryDirectory(prefix="bench-10x-") as tmp:
-        make_corpus(args.corpus, Path(tmp), args.factor)
+        make_corpus(src=args.corpus, dst=Path(tmp), copies=args.factor)
         rows.append(run(f"{args.factor}x corpus", Path(tmp), args.repeat))
         shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(rows))

@@ -173,7 +173,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-queries-") as tmp_name:
         tmp = Path(tmp_name)
         build(store=tmp / "corpus", sources=[CORPUS])
-        make_corpus(CORPUS, tmp / "src10x", args.factor)
+        make_corpus(src=CORPUS, dst=tmp / "src10x", copies=args.factor)
         build(store=tmp / "corpus10x", sources=[tmp / "src10x"])
         if args.uncompacted:
             build_uncompacted(tmp / "corpus-plain", CORPUS)
