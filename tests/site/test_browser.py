@@ -125,6 +125,7 @@ def test_graph_view_draws_nodes_and_navigates(watched):
     count = int(page.get_attribute("#graph-view", "data-ready"))
     assert count >= 4
     page.locator("#graph-view").scroll_into_view_if_needed()
+    page.wait_for_timeout(300)  # let the scroll settle before reading positions
     # click the node of another pattern where cytoscape drew it
     target = page.evaluate("""() => {
         const cy = window.patternkgGraph;
@@ -134,7 +135,7 @@ def test_graph_view_draws_nodes_and_navigates(watched):
         return {x: box.left + p.x, y: box.top + p.y};
     }""")
     page.mouse.click(target["x"], target["y"])
-    page.wait_for_url("**/pattern/active-listening-depth", timeout=10000)
+    page.wait_for_url("**/pattern/active-listening-depth", timeout=20000)
 
 
 def test_editor_runs_a_query_and_shows_rows(watched):
