@@ -108,16 +108,7 @@ def run(query: str, default_graph: list[str] | None, named_graphs: list[str] | N
 
 
 def _term_of(term: Any) -> dict[str, Any]:
-    if isinstance(term, ox.NamedNode):
-        return _cell({"type": "uri", "value": term.value})
-    if isinstance(term, ox.BlankNode):
-        return _cell({"type": "bnode", "value": term.value})
-    binding = {"type": "literal", "value": term.value}
-    if term.language:
-        binding["xml:lang"] = term.language
-    elif term.datatype and term.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
-        binding["datatype"] = term.datatype.value
-    return _cell(binding)
+    return _cell(pages._json_term(term))
 
 
 def _cell(term: dict[str, str] | None) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from flask import Response, abort, current_app, render_template, request
@@ -201,6 +202,11 @@ def details(iris: set[str]) -> Details:
         UNION {{ ?x <{OWL}sameAs> ?same }}
         {"UNION { " + audience.replace("OPTIONAL ", "") + " }" if audience else ""}
     }}""")
+    for x in iris:  # controlled values are described by the ontology file, not the store
+        if x.startswith(VOCAB):
+            label = ontology_label(x)
+            if label:
+                found.labels[x] = label
     for row in rows:
         x = row["x"]["value"]
         if "label" in row:
@@ -212,6 +218,39 @@ def details(iris: set[str]) -> Details:
         if "words" in row:
             found.audience_labels.setdefault(x, row["words"]["value"])
     return found
+
+
+def ontology_document() -> Any:
+    """The ontology file of the app, parsed once (:class:`.descriptions.OntologyDocument`)."""
+    from .descriptions import OntologyDocument
+
+    cached = current_app.extensions.get("patternkg.site.ontology")
+    if cached is None:
+        cached = current_app.extensions["patternkg.site.ontology"] = OntologyDocument(
+            Path(_state().config.ontology_file))
+    return cached
+
+
+def ontology_label(iri: str) -> str | None:
+    labels = ontology_document().labels(iri)
+    preferred = [t.object.value for t in labels if t.predicate.value == SKOS + "prefLabel"
+                 and getattr(t.object, "language", None) in (None, "", "en")]
+    return (preferred or [t.object.value for t in labels] or [None])[0]
+
+
+def _json_term(term: Any) -> dict[str, str]:
+    import pyoxigraph as ox
+
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    out = {"type": "literal", "value": term.value}
+    if term.language:
+        out["xml:lang"] = term.language
+    elif term.datatype and term.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
+        out["datatype"] = term.datatype.value
+    return out
 
 
 def html_response(html: str, status: int = 200, canonical: str | None = None) -> Response:
@@ -522,12 +561,18 @@ def _own_triples(iri: str) -> list[dict[str, dict[str, str]]]:
 
 def generic_page(kind: str, iri: str, key: str) -> Response:
     rows = _own_triples(iri)
+    vocabulary_members: list[str] = []
+    if iri.startswith(VOCAB):  # a controlled value or scheme: described by the ontology file
+        doc = ontology_document()
+        rows += [{"p": {"type": "uri", "value": t.predicate.value}, "o": _json_term(t.object)}
+                 for t in doc.describe(iri) if t.subject.value == iri]
+        vocabulary_members = doc.schemes if iri == VOCAB else doc.members(iri)
     groups = []
     for predicate, heading in MEMBERSHIP.get(kind, ()):
         items, total = _patterns_linked(iri, predicate)
         if items:
             groups.append({"heading": heading, "items": items, "total": total, "predicate": predicate})
-    members = _scheme_members(iri) if kind == "scheme" else []
+    members = list(dict.fromkeys(vocabulary_members + (_scheme_members(iri) if kind == "scheme" else [])))
     if not rows and not groups and not members:
         abort(404, f"nothing is known of {iri}")
     objects = {r["o"]["value"] for r in rows if r["o"]["type"] == "uri"}

@@ -13,9 +13,8 @@ the graph and the editor):
   a pattern (1-2 hops) or the patterns of a domain or community, drawn with
   cytoscape.js (vendored under ``static/vendor/cytoscape``);
 - ``/missing/<token>``: a relationship target without a file, and who points at it;
-- HTML routes for the kinds of resources that :mod:`.linkeddata` does not route
-  yet (domain, commons domain, community, entity, agent, scheme, vocabulary
-  concept, dataset); each renders with :func:`.pages.resource_page`.
+- the pages of the library's resources are routed by :mod:`.linkeddata`, which
+  calls :func:`.pages.resource_page` for ``text/html``.
 
 Static files (CSS, JS, vendored libraries with their licenses) are the app's
 ``/static/``. The chosen audience (:mod:`.audience`) is remembered in a cookie
@@ -26,18 +25,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify, url_for
+from flask import Blueprint, Response, abort, jsonify
 
-from patternkg.converter.namespaces import PKG, SKOS, VOCAB, is_safe_segment
+from patternkg.converter.namespaces import PKG, SKOS, is_safe_segment
 
 from . import audience as lens
 from . import pages
 
 SITE_NAME = "Pattern library"
 
-#: kinds served here until the linked-data blueprint routes them: path segment -> kind
-FALLBACK_KINDS = {"domain": "domain", "commons-domain": "commons-domain", "community": "community",
-                  "entity": "entity", "agent": "agent", "scheme": "scheme"}
 
 
 def make_blueprint() -> Blueprint:
@@ -89,31 +85,11 @@ def make_blueprint() -> Blueprint:
 
         return page(kind, key)
 
-    def fallback(segment: str, key: str) -> Response:
-        if not is_safe_segment(key):
-            abort(404)
-        return pages.resource_page(kind=FALLBACK_KINDS[segment], iri=pages.base_iri() + f"{segment}/{key}",
-                                   key=key)
-
-    for segment in FALLBACK_KINDS:
-        bp.add_url_rule(f"/{segment}/<key>", f"resource_{segment.replace('-', '_')}",
-                        lambda key, segment=segment: fallback(segment, key))
-
-    @bp.get("/vocab/<scheme>/<value>")
-    def concept(scheme: str, value: str) -> Response:
-        if not (is_safe_segment(scheme) and is_safe_segment(value)):
-            abort(404)
-        return pages.resource_page(kind="concept", iri=f"{VOCAB}{scheme}/{value}", key=f"{scheme}/{value}")
-
     @bp.get("/missing/<key>")
     def missing(key: str) -> Response:
         if not is_safe_segment(key):
             abort(404)
         return pages.missing_page(pages.base_iri() + f"pattern/{key}", key, status=200)
-
-    @bp.get("/dataset")
-    def dataset() -> Response:
-        return pages.resource_page(kind="dataset", iri=pages.base_iri() + "dataset", key="")
 
     return bp
 
@@ -158,18 +134,4 @@ def _browse_data(limit: int | None = None) -> dict[str, Any]:
     return out
 
 
-def api_index() -> Response:
-    """The JSON index for API clients (what ``/`` answers when HTML is not preferred)."""
-    links = {
-        "sparql": url_for("sparql.sparql", _external=True),
-        "void": url_for("linkeddata.void", _external=True),
-        "dumps": url_for("dumps.index", _external=True),
-        "ontology": url_for("linkeddata.ontology", _external=True),
-        "health": url_for("health.health", _external=True),
-        "queries": url_for("queries.catalogue", _external=True),
-        "search": url_for("site.search_api", _external=True),
-    }
-    return current_app.json.response({"service": "patternkg", "links": links})
-
-
-__all__ = ["make_blueprint", "landing", "api_index", "SITE_NAME"]
+__all__ = ["make_blueprint", "landing", "SITE_NAME"]

@@ -43,7 +43,7 @@ def test_landing_is_html_for_browsers_and_json_for_api_clients(site):
     text, links = page(site, "/")
     assert "3 patterns" in text or ">3<" in text
     assert 'action="/search"' in text
-    for target in ("/sparql", "/api/docs", "/dumps/", "/void", "/ontology", "/domain/deep-work-flow",
+    for target in ("/sparql", "/api/docs", "/dumps/", "/dataset", "/ontology", "/domain/deep-work-flow",
                    "/community/organizing-and-activism"):
         assert any(link.startswith(target) for link in links.links), target
     for accept in (None, "*/*", "application/json"):
