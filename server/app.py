@@ -61,6 +61,16 @@ def pool_settings(config: ServerConfig, size: int | None = None) -> PoolSettings
     )
 
 
+def _pool(config: ServerConfig, settings: PoolSettings) -> Any:
+    """The query runner: worker processes on the store, or the external engine (``--backend``)."""
+    if config.backend is None:
+        return QueryPool(settings)
+    from .backend import RemoteBackend
+
+    return RemoteBackend(settings, url=config.backend, graph=config.backend_graph,
+                         credentials=config.backend_credentials, generation=config.generation)
+
+
 def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
     """Build the app for *config*. ``pool_size`` overrides the number of worker
     processes of this app's pool (the WSGI runner gives each server process its share)."""
@@ -73,7 +83,7 @@ def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
     settings = pool_settings(config, pool_size)
     dumps_dir = Path(config.dumps_dir) if config.dumps_dir else Path(tempfile.mkdtemp(prefix="patternkg-dumps-"))
     app.extensions["patternkg"] = AppState(
-        config=config, pool=QueryPool(settings), dumps_dir=dumps_dir, prefixes=settings.prefixes
+        config=config, pool=_pool(config, settings), dumps_dir=dumps_dir, prefixes=settings.prefixes
     )
     register_error_handlers(app)
 
