@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "build", "convert", "export", "validate"]
 
 _HOME = {"build": "patternkg.converter.api", "convert": "patternkg.converter.api",
-         "export": "patternkg.converter.api", "validate": "patternkg.converter.validation"}
+         "export": "patternkg.converter.api", "validate": "patternkg.shapes.validation"}
 
 
 def __getattr__(name: str):

@@ -6,7 +6,7 @@ import click
 
 from patternkg import __version__
 from patternkg.converter.cli import commands as converter_commands
-from patternkg.converter.validate_cli import commands as validate_commands
+from patternkg.shapes.cli import commands as validate_commands
 from patternkg.server.cli import commands as server_commands
 
 

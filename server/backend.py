@@ -123,13 +123,14 @@ class RemoteBackend:
     """Forwards queries to a SPARQL endpoint; see the module docstring for the contract."""
 
     def __init__(self, settings: PoolSettings, *, url: str, graph: str = "", credentials: Any = None,
-                 max_bytes: int = 1 << 30, generation: str | None = None) -> None:
+                 max_bytes: int = 1 << 30, generation: str = "backend") -> None:
         self.settings = settings
         self.url = url
         self.graph = graph
         self.credentials = credentials
         self.max_bytes = max_bytes
         self.generation = generation
+        """What is served: the release's name (the ``Patternkg-Generation`` header)."""
         self.network_isolated: bool | None = None
         self._slots = threading.BoundedSemaphore(max(1, settings.size))
         self._local = threading.local()
@@ -148,6 +149,12 @@ class RemoteBackend:
     @property
     def alive(self) -> int:
         return self.settings.size
+
+    def forget_answer(self) -> None:
+        """Start of a request (the app's generation header asks): nothing to forget, one release."""
+
+    def answered_by(self) -> str | None:
+        return self.generation
 
     def run(self, op: str, timeout: float | None = None, **args: Any) -> Any:
         """Run *op* (``query``, ``dump``, ``ping``) on the engine; raises :class:`QueryError`."""

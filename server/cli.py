@@ -99,6 +99,14 @@ def serve(
             raise click.UsageError("give either --backend or SOURCE.../--store, not both")
         remote = _backend(backend, backend_graph, backend_auth, backend_credentials, base_iri, max_rows, timeout)
         store = Path(os.devnull)  # unused: every query goes to the backend
+    elif store is not None:
+        from patternkg.converter.storedir import StoreDirError, open_generation
+
+        try:
+            open_generation(store)  # checked here, before anything starts: one line, exit status 2
+        except StoreDirError as exc:
+            click.echo(f"patternkg: {exc}", err=True)
+            sys.exit(exc.exit_code)
     with ExitStack() as stack:
         if store is None:
             store = _build(stack, sources, base_iri, max_file_size, jobs)

@@ -32,3 +32,16 @@ def test_cli_starts_without_rdflib_or_pyshacl():
             "print(sorted(m for m in ('rdflib', 'pyshacl', 'flask') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_converter_does_not_import_validation():
+    """converter/ only reads and maps: validation lives in patternkg.shapes and the
+    public ``validate`` is still ``patternkg.validate``."""
+    code = ("import sys, patternkg.converter.api, patternkg.converter.pipeline; "
+            "print(sorted(m for m in sys.modules if m.startswith('patternkg.shapes.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    from patternkg import validate
+    from patternkg.shapes.validation import validate as engine_validate
+
+    assert validate is engine_validate

@@ -68,9 +68,10 @@ def one_load(store: Path, scratch: Path) -> None:
     on-disk store with ``bulk_load`` in the build's batch size (what Oxigraph alone costs for
     these triples) and print JSON."""
     from pyoxigraph import DefaultGraph, RdfFormat, Store
+    from patternkg.converter.storedir import open_store
 
     dump = scratch / "all.nt"
-    Store.read_only(str(store)).dump(str(dump), format=RdfFormat.N_TRIPLES, from_graph=DefaultGraph())
+    open_store(store).dump(str(dump), format=RdfFormat.N_TRIPLES, from_graph=DefaultGraph())
     from patternkg.converter.pipeline import BATCH_BYTES
 
     target = Store(str(scratch / "loaded"))
@@ -141,7 +142,7 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores", flush=True)
     rows = [run("shared corpus", args.corpus, args.repeat)]
     with tempfile.TemporaryDirectory(prefix="bench-10x-") as tmp:
-        make_corpus(args.corpus, Path(tmp), args.factor)
+        make_corpus(src=args.corpus, dst=Path(tmp), copies=args.factor)
         rows.append(run(f"{args.factor}x corpus", Path(tmp), args.repeat))
         shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(rows))

@@ -129,8 +129,9 @@ def binding_comparison(store: Path, n: int) -> tuple[float, float]:
     import pyoxigraph as ox
 
     from patternkg.converter.namespaces import Library
+    from patternkg.converter.storedir import open_store
 
-    db = ox.Store.read_only(str(store))
+    db = open_store(store)
     target = Library().pattern("acceptance-and-commitment")
     by_values = BINDING_QUERY.replace("VALUES ?target { UNDEF }", f"VALUES ?target {{ {target} }}")
     template = BINDING_QUERY.replace("VALUES ?target { UNDEF }", "")  # substitutions= needs ?target projected
@@ -173,7 +174,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-queries-") as tmp_name:
         tmp = Path(tmp_name)
         build(store=tmp / "corpus", sources=[CORPUS])
-        make_corpus(CORPUS, tmp / "src10x", args.factor)
+        make_corpus(src=CORPUS, dst=tmp / "src10x", copies=args.factor)
         build(store=tmp / "corpus10x", sources=[tmp / "src10x"])
         if args.uncompacted:
             build_uncompacted(tmp / "corpus-plain", CORPUS)

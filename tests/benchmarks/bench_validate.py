@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE))
 from corpus10x import make_corpus  # noqa: E402
 
 from patternkg.converter.api import build  # noqa: E402
-from patternkg.converter.validation import validate_library  # noqa: E402
+from patternkg.shapes.validation import validate_library  # noqa: E402
 
 DEFAULT_CORPUS = HERE.parent.parent.parent / "shared" / "corpus" / "commons-os"
 
@@ -65,7 +65,7 @@ def main() -> None:
     run(args.corpus, "shared corpus", args.repeat)
     if not args.skip_10x:
         with tempfile.TemporaryDirectory(prefix="corpus10x-") as tmp:
-            make_corpus(args.corpus, Path(tmp), args.factor)
+            make_corpus(src=args.corpus, dst=Path(tmp), copies=args.factor)
             run(Path(tmp), f"{args.factor}x corpus", 1)
 
 

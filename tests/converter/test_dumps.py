@@ -12,6 +12,7 @@ from rdflib.compare import isomorphic, to_isomorphic
 
 from patternkg.converter.api import build, export
 from patternkg.converter.dumps import FORMATS
+from patternkg.converter.storedir import open_store
 
 HERE = Path(__file__).resolve().parent
 SEED = HERE.parents[1] / "seeds" / "distributed-organizing.md"
@@ -34,11 +35,10 @@ def jsonld_graph(data: bytes) -> rdflib.Graph:
 
 @pytest.fixture(scope="module")
 def seed_store(tmp_path_factory):
-    from pyoxigraph import Store
 
     path = tmp_path_factory.mktemp("seed") / "store"
     build(store=path, sources=[SEED])
-    return Store.read_only(str(path)), path
+    return open_store(path), path
 
 
 def test_turtle_reparsed_by_rdflib_is_isomorphic_to_the_store(seed_store):

@@ -12,6 +12,6 @@ CASES = sorted(p for p in (HERE / "cases").iterdir() if p.is_dir())
 
 @pytest.fixture(scope="session")
 def corpus_validation(corpus_dir):
-    from patternkg.converter.validation import validate_library
+    from patternkg.shapes.validation import validate_library
 
     return validate_library(sources=[corpus_dir])

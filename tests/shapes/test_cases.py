@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from patternkg.converter.validation import validate_library
+from patternkg.shapes.validation import validate_library
 
 HERE = Path(__file__).resolve().parent
 CASES = sorted(p for p in (HERE / "cases").iterdir() if p.is_dir())

@@ -18,9 +18,9 @@ import pytest
 import rdflib
 
 from patternkg.converter.api import convert
-from patternkg.converter.shacl_sparql import UnsupportedShape, compile_core, run_checks, to_rdflib
-from patternkg.converter.shapes import load_shapes, shapes_path
-from patternkg.converter.validation import findings_from_report, validate_library
+from patternkg.shapes.shacl_sparql import UnsupportedShape, compile_core, run_checks, to_rdflib
+from patternkg.shapes.shapes_graph import load_shapes, shapes_path
+from patternkg.shapes.validation import findings_from_report, validate_library
 
 HERE = Path(__file__).resolve().parent
 SEED = HERE.parent.parent / "seeds"

@@ -13,9 +13,9 @@ from pyoxigraph import RdfFormat, serialize
 
 from patternkg.converter.api import convert
 from patternkg.converter.namespaces import Library
-from patternkg.converter.shapes import load_shapes
-from patternkg.converter.shacl_sparql import run_checks
-from patternkg.converter.validation import (
+from patternkg.shapes.shapes_graph import load_shapes
+from patternkg.shapes.shacl_sparql import run_checks
+from patternkg.shapes.validation import (
     _to_rdflib, findings_from_report, reduced_chunks, run_core, run_sparql,
 )
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from patternkg import validate
 from patternkg.cli import main
-from patternkg.converter.reports import render
+from patternkg.shapes.reports import render
 
 HERE = Path(__file__).resolve().parent
 SEED = HERE.parent.parent / "seeds" / "distributed-organizing.md"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from patternkg.converter.reports import FORMATS
-from patternkg.converter.severities import DEFAULT_ENGINE, ENGINES, SEVERITIES
+from patternkg.shapes.reports import FORMATS
+from patternkg.shapes.severities import DEFAULT_ENGINE, ENGINES, SEVERITIES
 from patternkg.options import source_arguments
 
 
@@ -36,9 +36,9 @@ def validate(sources, base_iri, max_file_size, jobs, fmt, fail_on, only, engine,
     --fail-on, 1 when one is, 2 for usage errors.
     """
     # rdflib and pySHACL load here, not when the CLI starts (~90 ms off every other command).
-    from patternkg.converter.reports import render
-    from patternkg.converter.shapes import shapes_path
-    from patternkg.converter.validation import validate_library
+    from patternkg.shapes.reports import render
+    from patternkg.shapes.shapes_graph import shapes_path
+    from patternkg.shapes.validation import validate_library
 
     if shapes_only:
         if output is not None:

@@ -4,7 +4,7 @@ Contract: :func:`shapes_path` is the Turtle file other SHACL engines can read;
 :func:`load_shapes` parses it once per process and returns a :class:`Shapes`
 that splits it into the *core* shapes graph (SHACL Core, run by pySHACL), the
 SHACL-SPARQL constraints (run as whole-graph queries, see
-:mod:`~patternkg.converter.validation`), the predicates the shapes look at (the
+:mod:`~patternkg.shapes.validation`), the predicates the shapes look at (the
 reduced data graph keeps only those), and for every shape a stable name, the
 YAML field it is about and a fix hint.
 """

@@ -1,7 +1,7 @@
 """SHACL Core shapes compiled to SPARQL and run in Oxigraph: the fast validation engine.
 
 Contract of :func:`compile_core`: every constraint of every node shape in the core
-shapes graph (see :class:`~.shapes.Shapes`) becomes one :class:`Check`, a SPARQL
+shapes graph (see :class:`~.shapes_graph.Shapes`) becomes one :class:`Check`, a SPARQL
 SELECT returning ``?this`` (the focus node) and, for value-level constraints,
 ``?value`` for each violation, plus what a result needs (source shape name,
 constraint component, path, severity, message). The queries are generated from the
@@ -12,7 +12,7 @@ shape, ...) raises :class:`UnsupportedShape` when the shapes are compiled, so th
 shapes and this compiler cannot drift apart silently.
 
 Contract of :func:`run_checks`: runs the checks on a pyoxigraph store and returns
-the same :class:`~.shapes.Finding` records pySHACL gives for those shapes on the
+the same :class:`~.shapes_graph.Finding` records pySHACL gives for those shapes on the
 same graph (focus, path, value, source shape, component, severity, message;
 ``tests/shapes/test_engines.py`` proves it). With *focus*, only those focus nodes
 are checked (a ``VALUES`` clause): the ``--only`` case.
@@ -41,7 +41,7 @@ from pyoxigraph import NamedNode, Store
 from rdflib import RDF, RDFS, XSD, BNode, Graph, URIRef
 from rdflib.namespace import NamespaceManager
 
-from patternkg.converter.shapes import PKS, SH, Finding, Shapes
+from patternkg.shapes.shapes_graph import PKS, SH, Finding, Shapes
 
 RDF_LANGSTRING = RDF.langString
 
@@ -297,7 +297,7 @@ def _check_vocabulary(graph: Graph) -> None:
     for predicate in set(graph.predicates()):
         if str(predicate).startswith(str(SH)) and predicate not in SUPPORTED:
             raise UnsupportedShape(f"{predicate} is not supported by the Oxigraph engine "
-                                   "(use --engine pyshacl, or teach converter/shacl_sparql.py)")
+                                   "(use --engine pyshacl, or teach shapes/shacl_sparql.py)")
     owned = set(graph.objects(None, SH.property))
     owned |= {m for lst in graph.objects(None, SH["or"]) for m in rdflib.collection.Collection(graph, lst)}
     for shape in set(graph.subjects(SH.path, None)):

@@ -15,10 +15,10 @@ from itertools import groupby
 from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
-from patternkg.converter.severities import RANK
+from patternkg.shapes.severities import RANK
 
 if TYPE_CHECKING:  # annotations only: the CLI reads FORMATS without loading rdflib
-    from patternkg.converter.validation import Result, Validation
+    from patternkg.shapes.validation import Result, Validation
 
 FORMATS = ("text", "json", "github", "junit")
 _GITHUB = {"violation": "error", "warning": "warning", "info": "notice"}

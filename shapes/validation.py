@@ -14,7 +14,7 @@ How it runs. Two engines give the same results (``tests/shapes/test_engines.py``
 shapes file over the whole, unreduced graph):
 
 - ``oxigraph`` (default): the SHACL Core shapes are compiled to SPARQL SELECT queries
-  (:mod:`~patternkg.converter.shacl_sparql`) and run on the converted store. With
+  (:mod:`~patternkg.shapes.shacl_sparql`) and run on the converted store. With
   ``only``, every query is restricted (``VALUES ?this``) to the focus nodes whose
   results can name one of those files.
 - ``pyshacl`` (the reference): SHACL Core shapes run in pySHACL on a *reduced* data
@@ -47,9 +47,9 @@ from pyoxigraph import NamedNode, RdfFormat, Store, Triple, parse, serialize
 from patternkg.converter.api import Converted, convert
 from patternkg.converter.namespaces import DEFAULT_BASE_IRI, Library
 from patternkg.converter.reader import DEFAULT_MAX_FILE_SIZE
-from patternkg.converter.shacl_sparql import compile_core, run_checks
-from patternkg.converter.severities import DEFAULT_ENGINE, ENGINES, RANK, SEVERITIES
-from patternkg.converter.shapes import SH, Finding, ShapeInfo, Shapes, load_shapes
+from patternkg.shapes.shacl_sparql import compile_core, run_checks
+from patternkg.shapes.severities import DEFAULT_ENGINE, ENGINES, RANK, SEVERITIES
+from patternkg.shapes.shapes_graph import SH, Finding, ShapeInfo, Shapes, load_shapes
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -281,9 +281,9 @@ def validate(
     whole-library run that name one of those files.
 
     *engine* is ``"oxigraph"`` (default: SHACL Core compiled to SPARQL, see
-    :mod:`~patternkg.converter.shacl_sparql`) or ``"pyshacl"`` (the reference). Both give
+    :mod:`~patternkg.shapes.shacl_sparql`) or ``"pyshacl"`` (the reference). Both give
     the same results; the Oxigraph engine raises
-    :class:`~patternkg.converter.shacl_sparql.UnsupportedShape` before converting when
+    :class:`~patternkg.shapes.shacl_sparql.UnsupportedShape` before converting when
     the shapes use a SHACL feature it does not compile.
     """
     global _SHAPES_FOR_WORKERS
