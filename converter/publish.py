@@ -446,7 +446,7 @@ def publish(
 
     The library is *store* (a pyoxigraph Store or the path of an on-disk store) or, when
     None, a fresh build of *sources* (default: the seeds). *release* names the release
-    (default: the UTC time, ``YYYYMMDDTHHMMSSZ``); *keep* (at least 1) is how many
+    (default: the store's generation id, else the UTC time ``YYYYMMDDTHHMMSSZ``); *keep* (at least 1) is how many
     releases stay, the new one included. *metadata* adds ``predicate IRI -> N-Triples
     object`` statements to the release's description. Raises :class:`PublishError`."""
     from patternkg.converter.namespaces import DEFAULT_BASE_IRI
@@ -469,7 +469,13 @@ def publish(
     client = _Client(credentials or Credentials(), retries=retries, timeout=timeout, backoff=backoff)
     with ExitStack() as stack:
         stack.callback(client.close)
-        library = _open_library(stack, store, sources, base_iri)
+        library, built = _open_library(stack, store, sources, base_iri)
+        if release is None and built.get("generation"):
+            version = str(built["generation"])  # the generation id: the same name everywhere
+            graph = release_graph(base_iri, version)
+        described = {_RELEASE_METADATA[k][0]: str(ox.Literal(_RELEASE_METADATA[k][1] + str(v)))
+                     for k, v in built.items() if k in _RELEASE_METADATA and v}
+        described.update(metadata or {})
         # authenticates (digest: the challenge is answered here, not with a large body) and
         # reads what is published now
         current, releases = read_description(client, endpoints, base_iri)
@@ -493,7 +499,7 @@ def publish(
                 raise PublishError(f"{to}: release graph {graph} holds {found} triples after the upload, "
                                    f"{total} were sent; nothing was made current", url=to)
             new = Release(graph, version, issued.isoformat().replace("+00:00", "Z"), total,
-                          tuple(sorted((metadata or {}).items())))
+                          tuple(sorted(described.items())))
             kept = releases[: keep - 1]
             dropped = releases[keep - 1:]
             description_url, description_params = endpoints.graph_url(releases_graph(base_iri))
@@ -553,26 +559,36 @@ def current_release(*, query_url: str, base_iri: str, session: requests.Session 
             session.close()
 
 
-def _open_library(stack: ExitStack, store: os.PathLike | str | ox.Store | None,
-                  sources: Sequence[os.PathLike | str], base_iri: str) -> ox.Store:
-    if isinstance(store, ox.Store):
-        return store
-    if store is not None:
-        path = Path(store)
-        if not path.is_dir():
-            raise PublishError(f"{path}: no store there (expected the directory written by patternkg build)")
-        try:
-            return ox.Store.read_only(str(path))
-        except OSError as exc:
-            raise PublishError(f"{path}: cannot open the store: {exc}") from None
-    from patternkg.converter.api import build
+#: generation metadata key -> (predicate of the release description, literal prefix)
+_RELEASE_METADATA = {
+    "generation": (DCTERMS + "identifier", ""),
+    "source_digest": (DCTERMS + "source", "sha256:"),
+}
 
-    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patternkg-publish-")))
-    report = build(store=folder / "store", sources=sources, base_iri=base_iri)
-    if not report.ok:
-        raise PublishError("the library could not be converted; nothing was published:\n"
-                           + "\n".join(str(e) for e in report.errors))
-    return ox.Store.read_only(str(folder / "store"))
+
+def _open_library(stack: ExitStack, store: os.PathLike | str | ox.Store | None,
+                  sources: Sequence[os.PathLike | str], base_iri: str) -> tuple[ox.Store, dict[str, Any]]:
+    """The library's store, read-only, and its generation metadata ({} when it has none)."""
+    from patternkg.converter.storedir import StoreDirError, open_generation
+
+    if isinstance(store, ox.Store):
+        return store, {}
+    if store is None:
+        from patternkg.converter.api import build
+
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patternkg-publish-")))
+        report = build(store=folder / "store", sources=sources, base_iri=base_iri)
+        if not report.ok:
+            raise PublishError("the library could not be converted; nothing was published:\n"
+                               + "\n".join(str(e) for e in report.errors))
+        store = folder / "store"
+    try:
+        generation = open_generation(store)
+        return ox.Store.read_only(str(generation.store_path)), dict(generation.metadata)
+    except StoreDirError as exc:
+        raise PublishError(str(exc)) from None
+    except OSError as exc:
+        raise PublishError(f"{store}: cannot open the store: {exc}") from None
 
 
 class _NoBar:

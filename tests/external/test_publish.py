@@ -11,6 +11,7 @@ import pyoxigraph as ox
 import pytest
 from engines import Engine, Relay
 
+from patternkg.converter.storedir import open_store
 from patternkg.converter.publish import (
     Credentials, PublishError, endpoints_for, list_releases, load_credentials, publish, release_graph,
     releases_graph,
@@ -24,7 +25,7 @@ def fresh_base() -> str:
 
 
 def triples_of(store: Path) -> int:
-    return len({q.triple for q in ox.Store.read_only(str(store))})
+    return len({q.triple for q in open_store(store)})
 
 
 def current_of(engine: Engine, base: str) -> str | None:
@@ -60,7 +61,7 @@ def test_small_chunks_give_the_same_graph(engine: Engine, seed_store: Path) -> N
     result = publish(to=engine.gsp, store=seed_store, base_iri=base, release="c", chunk_triples=37)
     assert result.requests > 10
     graph = release_graph(base, "c")
-    sent = {q.triple for q in ox.Store.read_only(str(seed_store))}
+    sent = {q.triple for q in open_store(seed_store)}
     rows = engine.select(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
     assert len(rows) == len(sent)
     subjects = {q.subject.value for q in sent if isinstance(q.subject, ox.NamedNode)}
@@ -189,3 +190,16 @@ def test_cli_publishes_from_sources(oxigraph_server: Engine, tmp_path: Path) -> 
                              capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert refused.returncode == 1
     assert oxigraph_server.base + "/nowhere" in refused.stderr and "404" in refused.stderr
+
+
+def test_release_named_after_the_generation(oxigraph_server: Engine, seed_store: Path) -> None:
+    from patternkg.converter.storedir import open_generation
+
+    generation = open_generation(seed_store)
+    base = fresh_base()
+    result = publish(to=oxigraph_server.gsp, store=seed_store, base_iri=base)
+    assert result.release.version == generation.id
+    _, releases = list_releases(to=oxigraph_server.gsp, base_iri=base)
+    extra = dict(releases[0].extra)
+    assert extra["http://purl.org/dc/terms/identifier"] == f'"{generation.id}"'
+    assert extra["http://purl.org/dc/terms/source"] == f'"sha256:{generation.metadata["source_digest"]}"'
