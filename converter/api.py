@@ -125,6 +125,7 @@ def export(
     target = Path(output)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
+        os.chmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; the file gets the mode open() would give
         with os.fdopen(fd, "wb") as stream:
             dump(store, format, stream, base_iri=base_iri)
         os.replace(tmp, target)
@@ -132,3 +133,17 @@ def export(
         os.unlink(tmp)
         raise
     return None
+
+
+def _umask() -> int:
+    """The process umask (read from /proc where it is shown, else set and restored)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

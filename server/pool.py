@@ -234,10 +234,12 @@ class QueryPool:
         return getattr(self._answers, "generation", None)
 
     def query(self, query: str, results_format: str, graph_format: str, *,
-              default_graph: list[str] | None = None, named_graphs: list[str] | None = None) -> tuple[str, bytes]:
-        """Run a SPARQL query; returns ``("results", body)`` or ``("graph", body)`` in the format asked for."""
+              default_graph: list[str] | None = None, named_graphs: list[str] | None = None,
+              base_iri: str | None = None) -> tuple[str, bytes]:
+        """Run a SPARQL query; returns ``("results", body)`` or ``("graph", body)`` in the format asked for.
+        Relative IRIs in the query are resolved against *base_iri* (the protocol's request URL)."""
         return self.run("query", query=query, results_format=results_format, graph_format=graph_format,
-                        default_graph=default_graph, named_graphs=named_graphs)
+                        default_graph=default_graph, named_graphs=named_graphs, base_iri=base_iri)
 
     @property
     def alive(self) -> int:

@@ -110,6 +110,10 @@ def test_every_dump_carries_a_void_description(seed_store):
     triples = int(graph.value(dataset, void.triples))
     partition = rdflib.URIRef(str(dataset) + "#patterns")
     description = len(list(graph.triples((dataset, None, None)))) + len(list(graph.triples((partition, None, None))))
+    # the library's concept schemes are described with the dataset (they are part of it)
+    schemes = set(graph.subjects(rdflib.URIRef("http://purl.org/dc/terms/isPartOf"), dataset))
+    assert {str(s).rsplit("/", 1)[1] for s in schemes} == {"patterns", "domains", "commons-domains", "communities"}
+    description += sum(len(list(graph.triples((s, None, None)))) for s in schemes)
     assert triples == len(graph) - description
     assert graph.value(dataset, rdflib.URIRef("http://purl.org/dc/terms/license")) == rdflib.URIRef(
         "https://spdx.org/licenses/CC-BY-SA-4.0")

@@ -114,8 +114,8 @@ def test_cli_errors(library_store):
     runner = CliRunner()
     bad = runner.invoke(main, ["query", "path", "-p", "from=alpha", "--store", str(library_store)])
     assert bad.exit_code == 2 and "parameter 'to' is required" in bad.output
-    missing = runner.invoke(main, ["query", "neighbours", "-p", "pattern=ghost", "--store", str(library_store)])
-    assert missing.exit_code == 3 and "no pattern 'ghost'" in missing.output
+    missing = runner.invoke(main, ["query", "neighbours", "-p", "pattern=named-nowhere", "--store", str(library_store)])
+    assert missing.exit_code == 3 and "no pattern 'named-nowhere'" in missing.output
     assert runner.invoke(main, ["query", "nope", "--store", str(library_store)]).exit_code == 2
 
 
