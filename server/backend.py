@@ -176,10 +176,12 @@ class RemoteBackend:
             self._slots.release()
 
     def query(self, query: str, results_format: str, graph_format: str, *,
-              default_graph: list[str] | None = None, named_graphs: list[str] | None = None) -> tuple[str, bytes]:
-        """Run a SPARQL query; returns ``("results", body)`` or ``("graph", body)`` in the format asked for."""
+              default_graph: list[str] | None = None, named_graphs: list[str] | None = None,
+              base_iri: str | None = None) -> tuple[str, bytes]:
+        """Run a SPARQL query; returns ``("results", body)`` or ``("graph", body)`` in the format asked for.
+        Relative IRIs in the query are resolved against *base_iri* (the request URL)."""
         return self.run("query", query=query, results_format=results_format, graph_format=graph_format,
-                        default_graph=default_graph, named_graphs=named_graphs)
+                        default_graph=default_graph, named_graphs=named_graphs, base_iri=base_iri)
 
     def check_engine(self) -> None:
         """Refuse an engine that would cut answers short of ``max_rows`` on its own.
@@ -272,8 +274,10 @@ class RemoteBackend:
 
     def _query(self, *, deadline: _Deadline, query: str, results_format: str, graph_format: str,
                default_graph: list[str] | None = None, named_graphs: list[str] | None = None,
-               max_rows: int | None = -1) -> tuple[str, bytes]:
+               base_iri: str | None = None, max_rows: int | None = -1) -> tuple[str, bytes]:
         form = inspect_query(query).form
+        if base_iri:  # the engine would resolve relative IRIs against its own URL; a later BASE still wins
+            query = f"BASE <{base_iri}>\n{query}"
         limit = self.settings.max_rows if max_rows == -1 else max_rows
         if form in ("CONSTRUCT", "DESCRIBE"):
             response = self._post(query, "application/n-triples, text/turtle;q=0.5", deadline,
@@ -284,7 +288,7 @@ class RemoteBackend:
         response = self._post(query, "application/sparql-results+xml", deadline, default_graph, named_graphs,
                               limit)
         document = self._read_results(response, deadline, limit)
-        body = json.dumps(document, ensure_ascii=False).encode()
+        body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
         if results_format == "JSON":
             return "results", body
         parsed = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
