@@ -52,11 +52,9 @@ def default_workers() -> int:
               help="Origin allowed to query from a browser (repeatable; '' disables CORS).")
 @click.option("--dumps-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for /dumps/ files (default: a temporary folder).")
-<<<<<<< HEAD
 @click.option("--max-query-depth", type=click.IntRange(min=1), default=DEFAULT_MAX_DEPTH, show_default=True,
               help="Deepest nesting accepted in a query (each open bracket, and each operator inside one, "
                    "counts one); deeper gets 400 before it runs.")
-=======
 @click.option("--backend", metavar="URL", default=None,
               help="Serve an external SPARQL 1.1 query endpoint (e.g. Virtuoso's /sparql) instead of a store.")
 @click.option("--backend-graph", metavar="IRI", default=None,
@@ -67,7 +65,6 @@ def default_workers() -> int:
                    "or --backend-credentials.")
 @click.option("--backend-credentials", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="File of user=/password= or token= lines for --backend.")
->>>>>>> main
 @click.option("--get", "get_path", metavar="PATH", default=None,
               help="Print the response for PATH (e.g. '/sparql?query=...') and exit, without starting a server.")
 @click.option("--accept", default=None, help="Accept header sent with --get.")
@@ -86,14 +83,11 @@ def serve(
     max_request_size: int,
     cors_origins: tuple[str, ...],
     dumps_dir: Path | None,
-<<<<<<< HEAD
     max_query_depth: int,
-=======
     backend: str | None,
     backend_graph: str | None,
     backend_auth: str | None,
     backend_credentials: Path | None,
->>>>>>> main
     get_path: str | None,
     accept: str | None,
 ) -> None:
@@ -134,11 +128,8 @@ def serve(
             max_request_bytes=max_request_size,
             cors_origins=("*" if "*" in origins else origins) if origins else "",
             dumps_dir=dumps_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patternkg-dumps-"))),
-<<<<<<< HEAD
             max_query_depth=max_query_depth,
-=======
             **remote,
->>>>>>> main
         )
         if get_path is not None:
             sys.exit(_get(config, get_path, accept))

@@ -49,11 +49,9 @@ class ServerConfig:
     """Prefixes for Turtle output (default: the project's)."""
     jsonld_context_file: Path | None = None
     """JSON-LD context for compaction (default: ontology/context.jsonld when present)."""
-<<<<<<< HEAD
     # -- the HTTP layer's limits (docs/server.md, "Limits") --
     max_query_depth: int = DEFAULT_MAX_DEPTH
     """Deepest nesting accepted in a query (:mod:`.guard`); deeper gets 400 before any worker runs it."""
-=======
     backend: str | None = None
     """An external SPARQL 1.1 query endpoint to serve instead of ``store`` (``serve --backend``;
     ``store`` is then unused). See :mod:`.backend`."""
@@ -63,4 +61,3 @@ class ServerConfig:
     """A :class:`patternkg.converter.publish.Credentials` for the backend (None: anonymous)."""
     generation: str | None = None
     """The name of what is served when no store generation names it (the backend's release)."""
->>>>>>> main
