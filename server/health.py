@@ -8,11 +8,16 @@ counted as alive nor left for a request to find. Status:
   workers are all busy is healthy, only busy);
 - ``starting`` (503): no worker has opened the store yet;
 - ``unavailable`` (503): the workers cannot open the store (``message`` says why).
+
+With ``serve --backend`` there are no workers: the backend (:mod:`.backend`) is
+pinged, for at most 5 s.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
+
+from .pool import QueryError
 
 bp = Blueprint("health", __name__)
 
@@ -21,6 +26,8 @@ bp = Blueprint("health", __name__)
 def health() -> Response:
     state = current_app.extensions["patternkg"]
     pool = state.pool
+    if not hasattr(pool, "check"):
+        return _ping_backend(state)
     pool.start()
     counts = pool.check()
     working = counts["ready"] + counts["busy"]
@@ -47,3 +54,14 @@ def health() -> Response:
     response.status_code = code
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _ping_backend(state) -> Response:  # noqa: ANN001 - the app state
+    try:
+        state.pool.run("ping", timeout=5.0)
+    except QueryError as exc:
+        response = jsonify({"status": "unavailable", "error": exc.kind, "message": exc.message})
+        response.status_code = 503
+        return response
+    return jsonify({"status": "ok", "query_workers": state.pool.alive, "timeout_seconds": state.config.timeout,
+                    "max_rows": state.config.max_rows, "network_isolated_workers": state.pool.network_isolated})
