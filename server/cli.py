@@ -51,6 +51,9 @@ def default_workers() -> int:
               help="Origin allowed to query from a browser (repeatable; '' disables CORS).")
 @click.option("--dumps-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for /dumps/ files (default: a temporary folder).")
+@click.option("--reload-interval", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Seconds between looks at the store's current generation; a new one is served as a whole "
+                   "(0: only on SIGHUP, which always checks at once).")
 @click.option("--get", "get_path", metavar="PATH", default=None,
               help="Print the response for PATH (e.g. '/sparql?query=...') and exit, without starting a server.")
 @click.option("--accept", default=None, help="Accept header sent with --get.")
@@ -69,6 +72,7 @@ def serve(
     max_request_size: int,
     cors_origins: tuple[str, ...],
     dumps_dir: Path | None,
+    reload_interval: float,
     get_path: str | None,
     accept: str | None,
 ) -> None:
@@ -103,6 +107,7 @@ def serve(
             max_request_bytes=max_request_size,
             cors_origins=("*" if "*" in origins else origins) if origins else "",
             dumps_dir=dumps_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patternkg-dumps-"))),
+            reload_interval=reload_interval,
         )
         if get_path is not None:
             sys.exit(_get(config, get_path, accept))
