@@ -35,7 +35,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, rend
 from patternkg.converter.namespaces import RDF, RDFS, SKOS, VOCAB, Library
 
 from .config import ServerConfig
-from .descriptions import OntologyDocument, pattern_query, referrers_query, resource_query, state_query
+from .descriptions import OntologyDocument, missing_pattern_query, pattern_query, resource_query, state_query
 from .errors import error_response
 from .negotiation import PAGE_OFFERS, RDF_PAGE_OFFERS, Offer, choose
 
@@ -276,16 +276,14 @@ def _graph(query: str, offer: Offer) -> Response:
 
 def _missing_pattern(iri: str, slug: str, offer: Offer) -> Response:
     """404 for a pattern that files reference but no file describes: who references it."""
-    triples = construct(referrers_query(iri))
+    query = missing_pattern_query(iri, slug)
     if offer.format == "html":
-        response = html_page("missing-pattern", iri, slug, lambda: triples)
+        response = html_page("missing-pattern", iri, slug, lambda: construct(query))
         response.status_code = 404
         return response
-    referrers = sorted({t.subject.value.split("#", 1)[0] for t in triples if t.object == ox.NamedNode(iri)})
-    note = (f"No pattern file describes {slug!r}: this library has no such pattern. "
-            f"{len(referrers)} resource(s) reference it: " + ", ".join(referrers))
-    triples.append(ox.Triple(ox.NamedNode(iri), ox.NamedNode(RDFS + "comment"), ox.Literal(note, language="en")))
-    return rdf_response(triples, offer, status=404)
+    response = _graph(query, offer)
+    response.status_code = 404
+    return response
 
 
 def _catalogue() -> list[Any]:
