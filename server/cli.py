@@ -52,6 +52,9 @@ def default_workers() -> int:
               help="Origin allowed to query from a browser (repeatable; '' disables CORS).")
 @click.option("--dumps-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for /dumps/ files (default: a temporary folder).")
+@click.option("--reload-interval", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Seconds between looks at the store's current generation; a new one is served as a whole "
+                   "(0: only on SIGHUP, which always checks at once).")
 @click.option("--max-query-depth", type=click.IntRange(min=1), default=DEFAULT_MAX_DEPTH, show_default=True,
               help="Deepest nesting accepted in a query (each open bracket, and each operator inside one, "
                    "counts one); deeper gets 400 before it runs.")
@@ -83,6 +86,7 @@ def serve(
     max_request_size: int,
     cors_origins: tuple[str, ...],
     dumps_dir: Path | None,
+    reload_interval: float,
     max_query_depth: int,
     backend: str | None,
     backend_graph: str | None,
@@ -128,6 +132,7 @@ def serve(
             max_request_bytes=max_request_size,
             cors_origins=("*" if "*" in origins else origins) if origins else "",
             dumps_dir=dumps_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patternkg-dumps-"))),
+            reload_interval=reload_interval,
             max_query_depth=max_query_depth,
             **remote,
         )

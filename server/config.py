@@ -21,7 +21,7 @@ ONTOLOGY_FILE = Path(__file__).resolve().parent.parent / "ontology" / "patternkg
 @dataclass(frozen=True)
 class ServerConfig:
     store: Path
-    """An Oxigraph store directory (opened read-only by the query workers)."""
+    """A store directory (its current generation is served) or a plain Oxigraph store, opened read-only."""
     base_iri: str = DEFAULT_BASE_IRI
     host: str = "127.0.0.1"
     port: int = 8000
@@ -49,6 +49,8 @@ class ServerConfig:
     """Prefixes for Turtle output (default: the project's)."""
     jsonld_context_file: Path | None = None
     """JSON-LD context for compaction (default: ontology/context.jsonld when present)."""
+    reload_interval: float = 1.0
+    """Seconds between looks at the store directory's ``current`` pointer (0: only on SIGHUP)."""
     # -- the HTTP layer's limits (docs/server.md, "Limits") --
     max_query_depth: int = DEFAULT_MAX_DEPTH
     """Deepest nesting accepted in a query (:mod:`.guard`); deeper gets 400 before any worker runs it."""
