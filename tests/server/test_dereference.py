@@ -9,13 +9,12 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 import requests
-from pkserver_helpers import Server, start_server, stop_server
+from pkserver_helpers import Server
 
 from patternkg.converter.api import build, export
 
@@ -51,15 +50,6 @@ IRIS = {
     "https://w3id.org/patternkg/vocab/status": "/vocab/status",
     "https://w3id.org/patternkg/vocab/": "/vocab/",
 }
-
-
-@pytest.fixture(scope="module")
-def seed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("seed-server")
-    build(store=tmp / "store", sources=[SEED])
-    srv = start_server(tmp / "store", tmp)
-    yield srv
-    stop_server(srv)
 
 
 def parse(response: requests.Response, media: str) -> set[ox.Triple]:
