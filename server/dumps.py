@@ -59,7 +59,9 @@ _files: dict[Path, DumpFile] = {}
 def ensure_dump(name: str) -> DumpFile:
     """The dump *name* (a key of :data:`DUMPS`), written by a query worker if it is not yet."""
     state = current_app.extensions["patternkg"]
-    folder: Path = state.dumps_dir
+    generation = getattr(state, "generation", None)
+    # one folder per generation: a store rebuilt into a new generation never gets an old dump
+    folder: Path = state.dumps_dir / generation.id if generation is not None else state.dumps_dir
     path = folder / name
     with _lock:
         if not path.exists() or not path.with_name(name + ".gz").exists():
