@@ -55,6 +55,9 @@ def default_workers() -> int:
               help="Serve a generation artefact (`patternkg package`): its checksum is verified, then it is "
                    "installed into --store DIR (or a temporary folder) and served.")
 @click.option("--artefact-sha256", default=None, help="Expected SHA-256 of --artefact (default: its .sha256 file).")
+@click.option("--reload-interval", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Seconds between looks at the store's current generation; a new one is served as a whole "
+                   "(0: only on SIGHUP, which always checks at once).")
 @click.option("--backend", metavar="URL", default=None,
               help="Serve an external SPARQL 1.1 query endpoint (e.g. Virtuoso's /sparql) instead of a store.")
 @click.option("--backend-graph", metavar="IRI", default=None,
@@ -85,6 +88,7 @@ def serve(
     dumps_dir: Path | None,
     artefact: Path | None,
     artefact_sha256: str | None,
+    reload_interval: float,
     backend: str | None,
     backend_graph: str | None,
     backend_auth: str | None,
@@ -133,6 +137,7 @@ def serve(
             max_request_bytes=max_request_size,
             cors_origins=("*" if "*" in origins else origins) if origins else "",
             dumps_dir=dumps_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patternkg-dumps-"))),
+            reload_interval=reload_interval,
             **remote,
         )
         if get_path is not None:
