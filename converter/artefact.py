@@ -142,6 +142,7 @@ def install(*, artefact: os.PathLike | str, store: os.PathLike | str, sha256: st
     storedir.check_target(target)
     target.mkdir(parents=True, exist_ok=True)
     (target / storedir.GENERATIONS).mkdir(exist_ok=True)
+    (target / storedir.LEASES).mkdir(exist_ok=True)
     with storedir.build_lock(target):
         with tarfile.open(archive, "r:gz") as tar:
             members = tar.getmembers()

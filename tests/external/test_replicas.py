@@ -95,3 +95,29 @@ def test_install_rolls_a_store_directory(artefact, seed_store: Path, tmp_path: P
     assert open_generation(target).id == generation.id
     again = install(artefact=artefact.archive, store=target)  # idempotent: already there, stays current
     assert again.id == generation.id
+
+
+def test_installing_into_a_served_store_rolls_the_replica(artefact, tmp_path: Path) -> None:
+    """A replica serving generation A moves to B as a whole once B is installed (no restart)."""
+    import time
+
+    from patternkg.converter.api import build
+
+    other = tmp_path / "build"
+    assert build(store=other).ok  # the same library, a new generation
+    second = package(store=other, output=tmp_path / "artefacts")
+    target = tmp_path / "replica"
+    first = install(artefact=artefact.archive, store=target)
+    replica = serve(tmp_path, "--store", str(target), "--reload-interval", "0.2")
+    try:
+        assert replica.get("/health").headers["Patternkg-Generation"] == first.id
+        rolled = install(artefact=second.archive, store=target)
+        assert rolled.id != first.id
+        deadline = time.monotonic() + 60
+        while replica.get("/health").headers["Patternkg-Generation"] != rolled.id:
+            assert time.monotonic() < deadline, "the replica did not move to the installed generation"
+            time.sleep(0.2)
+        r = replica.get("/sparql", params={"query": "ASK { ?s ?p ?o }"}, headers={"Accept": "application/json"})
+        assert r.status_code == 200 and r.headers["Patternkg-Generation"] == rolled.id
+    finally:
+        replica.stop()
