@@ -271,8 +271,14 @@ def _public_url(url: str | None) -> str | None:
 def _get(config: ServerConfig, path: str, accept: str | None) -> int:
     from .app import create_app
 
+    from .pool import QueryError
+
     app = create_app(config, pool_size=1)
     try:
+        try:  # a one-shot answer: let the worker open the store first (/health does not wait for it)
+            app.extensions["patternkg"].pool.run("ping", timeout=60.0)
+        except QueryError:
+            pass  # the request itself reports what is wrong
         headers = {"Accept": accept} if accept else {}
         response = app.test_client().get(path, headers=headers)
         sys.stdout.buffer.write(response.get_data())

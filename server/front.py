@@ -208,7 +208,7 @@ class HttpFront:
                 try:
                     await send({"type": "http.response.start", "status": status, "headers": headers})
                     await send({"type": "http.response.body", "body": b"".join(chunks), "more_body": False})
-                except OSError:
+                except Exception:  # noqa: BLE001 - the client went away
                     pass
                 return
             timeout = self.limits.send_timeout
@@ -230,8 +230,8 @@ class HttpFront:
                 await _send(send, {"type": "http.response.body", "body": b"", "more_body": False}, timeout)
             except asyncio.TimeoutError:
                 self.dropped_slow += 1  # returning without finishing the body drops the connection
-            except OSError:
-                pass  # the client went away
+            except Exception:  # noqa: BLE001 - the client went away (granian raises its own errors then)
+                pass
         finally:
             if rest is not None:
                 await asyncio.get_running_loop().run_in_executor(self.executor, _close, rest[1])
