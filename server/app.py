@@ -30,10 +30,11 @@ from .pool import PoolSettings, QueryPool
 from .publicurl import PublicUrl
 
 #: Sent with every HTML page: scripts, styles, fonts and fetches only from this server,
-#: images also as data: URLs, no plugins, no framing, no Referer to other sites.
+#: inline style attributes (the vendored graph and editor libraries set them), images also as data: URLs, no plugins, no framing, no Referer to other sites.
 HTML_SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "font-src 'self'; "
         "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ),
     "X-Frame-Options": "DENY",

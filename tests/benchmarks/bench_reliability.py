@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import shutil
 import socket
@@ -264,6 +265,23 @@ def attack_loop(port: int, seconds: float, sources: list[str], body: bytes, got:
         t.join()
 
 
+def settle(port: int, limit: float = 60.0) -> None:
+    """Wait until every worker is ready again (killed ones replaced) and connections are closed."""
+    time.sleep(2.0)
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/health")
+            health = json.loads(conn.getresponse().read())
+            conn.close()
+            if health.get("starting") == 0 and health.get("busy") == 0:
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.5)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--store", type=Path)
@@ -322,7 +340,7 @@ def main() -> int:
             with Probe(port, server.pid) as probe:
                 attack(got)
             report(name, probe, got)
-            time.sleep(2.0)  # let dropped connections and killed workers settle
+            settle(port)
         return 0
     finally:
         if server is not None:
