@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import secrets
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from patternkg.converter.dumps import jsonld_context, library_prefixes
 from .config import ServerConfig
 from .errors import error_response, register_error_handlers
 from .fastpath import SparqlFastPath
+from .httpcache import HttpCache
 from .pool import PoolSettings, QueryPool
 
 
@@ -105,6 +107,13 @@ def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
     # plain GET /sparql?query= bypasses Flask's per-request machinery (same checks, same pool)
     app.wsgi_app = SparqlFastPath(app.wsgi_app, app.extensions["patternkg"].pool, config.cors_origins,
                                   max_request_line=config.max_request_line)  # type: ignore[method-assign]
+    # ETag, Cache-Control, 304 and repeated answers from memory, around the fast path too
+    state = app.extensions["patternkg"]
+    process_token = secrets.token_hex(4)  # a store served without generations cannot change while served
+    app.wsgi_app = HttpCache(  # type: ignore[method-assign]
+        app.wsgi_app, generation=lambda: getattr(getattr(state, "generation", None), "id", None) or process_token,
+        max_age=config.cache_max_age, max_bytes=config.result_cache_mb << 20,
+        max_body=config.max_request_bytes, vary_origin=bool(config.cors_origins) and config.cors_origins != "*")
     return app
 
 

@@ -46,3 +46,7 @@ class ServerConfig:
     """Prefixes for Turtle output (default: the project's)."""
     jsonld_context_file: Path | None = None
     """JSON-LD context for compaction (default: ontology/context.jsonld when present)."""
+    cache_max_age: int = 60
+    """``Cache-Control: max-age`` of /sparql and /api/ answers, in seconds (see server/httpcache.py)."""
+    result_cache_mb: int = 64
+    """Bytes of answers the server keeps in memory to answer repeated requests (0: none)."""
