@@ -48,6 +48,7 @@ from patternkg.converter.api import Converted, convert
 from patternkg.converter.namespaces import DEFAULT_BASE_IRI, Library
 from patternkg.converter.reader import DEFAULT_MAX_FILE_SIZE
 from patternkg.shapes.shacl_sparql import compile_core, run_checks
+from patternkg.shapes.progress import checks_status
 from patternkg.shapes.severities import DEFAULT_ENGINE, ENGINES, RANK, SEVERITIES
 from patternkg.shapes.shapes_graph import SH, Finding, ShapeInfo, Shapes, load_shapes
 
@@ -272,6 +273,7 @@ def validate(
     only: Sequence[os.PathLike | str] = (),
     shapes_file: os.PathLike | str | None = None,
     engine: str = DEFAULT_ENGINE,
+    progress: bool = False,
 ) -> Validation:
     """Convert *sources*, validate, and map results to files (see the module docstring).
 
@@ -282,7 +284,8 @@ def validate(
 
     *engine* is ``"oxigraph"`` (default: SHACL Core compiled to SPARQL, see
     :mod:`~patternkg.shapes.shacl_sparql`) or ``"pyshacl"`` (the reference). Both give
-    the same results; the Oxigraph engine raises
+    the same results; *progress* shows the files read and the checks running on a
+    terminal (stderr). The Oxigraph engine raises
     :class:`~patternkg.shapes.shacl_sparql.UnsupportedShape` before converting when
     the shapes use a SHACL feature it does not compile.
     """
@@ -293,7 +296,8 @@ def validate(
     if engine == "oxigraph":
         compile_core(shapes)  # fail before any work when the shapes use something unsupported
     jobs = jobs or os.cpu_count() or 1
-    converted = convert(sources=sources, base_iri=base_iri, max_file_size=max_file_size, jobs=jobs, track=True)
+    converted = convert(sources=sources, base_iri=base_iri, max_file_size=max_file_size, jobs=jobs, track=True,
+                        progress=progress)
     library = Library(base_iri)
     conversion = converted.conversion
     only_patterns: set[str] | None = None
@@ -308,6 +312,7 @@ def validate(
         focus = focus_nodes(conversion, library, only_patterns)
     findings: list[Finding] = []
     digests: dict[str, str] = {}
+    checking = checks_status(converted.report.files, len(shapes.sparql), enabled=progress)
     if engine == "oxigraph":
         findings = run_checks(converted.store, shapes, focus) + run_sparql(converted.store, shapes, focus, base_iri)
     else:
@@ -324,6 +329,7 @@ def validate(
             for chunk in chunks:
                 findings += run_core(chunk)
             findings += run_sparql(converted.store, shapes, focus, base_iri)
+    checking.close()
     findings = [f if f.value not in digests else Finding(f.focus, f.path, digests[f.value], f.shape, f.component,
                                                           f.severity, f.message) for f in set(findings)]
     results = locate(sorted(findings, key=_finding_key), converted, library, shapes)

@@ -108,10 +108,8 @@ def serve(store: Path, tmp: Path) -> tuple[subprocess.Popen, str]:
 
 def oxigraph_store(store: Path) -> Path:
     """The Oxigraph store inside a patternkg store directory (its current generation), or *store*."""
-    try:
-        from patternkg.converter.storedir import open_generation
-    except ImportError:
-        return store
+    from patternkg.converter.storedir import open_generation
+
     return Path(open_generation(store).store_path)
 
 
@@ -135,6 +133,48 @@ def bench(url: str, n: int) -> list[tuple[str, int, float, float, float]]:
         results.append((label(name, params), int(r.headers["X-Total-Count"]), statistics.median(times),
                         pct(times, 99), times[0]))
     return results
+
+
+#: The plain enablers join (what `enablers` was before it was written for the planner), for the
+#: VALUES vs substitutions= comparison: a fixed text, so that the figure stays comparable.
+BINDING_QUERY = """PREFIX pkg: <https://w3id.org/patternkg/ontology#>
+SELECT ?target ?enabler ?weight ?source WHERE {
+  VALUES ?target { UNDEF }
+  { ?rel pkg:target ?target ; pkg:relationshipKind pkg:enables ; a pkg:Relationship .
+    ?enabler pkg:qualifiedRelationship ?rel . OPTIONAL { ?rel pkg:weight ?weight } BIND("curated" AS ?source) }
+  UNION
+  { ?rel pkg:target ?target ; pkg:relationshipKind pkg:enables ; a pkg:InferredLink .
+    ?enabler pkg:qualifiedInferredLink ?rel . OPTIONAL { ?rel pkg:confidence ?weight } BIND("inferred" AS ?source) }
+  ?enabler pkg:slug ?slug .
+}
+ORDER BY ?source DESC(?weight) ?slug
+"""
+
+
+def binding_comparison(store: Path, n: int) -> tuple[float, float]:
+    """p50 (ms) of the plain enablers join bound by VALUES vs by substitutions=, in process."""
+    import pyoxigraph as ox
+
+    from patternkg.converter.namespaces import Library
+    from patternkg.converter.storedir import open_store
+
+    db = open_store(store)
+    target = Library().pattern("acceptance-and-commitment")
+    by_values = BINDING_QUERY.replace("VALUES ?target { UNDEF }", f"VALUES ?target {{ {target} }}")
+    template = BINDING_QUERY.replace("VALUES ?target { UNDEF }", "")  # substitutions= needs ?target projected
+
+    def timed(run, n: int = n) -> float:
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            run()
+            times.append((time.perf_counter() - t0) * 1000)
+        return statistics.median(times)
+
+    values = timed(lambda: db.query(by_values).serialize(format=ox.QueryResultsFormat.JSON))
+    subst = timed(lambda: db.query(template, substitutions={ox.Variable("target"): target}).serialize(
+        format=ox.QueryResultsFormat.JSON), n=3)  # seconds per run: 3 runs
+    return values, subst
 
 
 def throughput(url: str, params: dict[str, str] | None, clients: int, seconds: float,
@@ -200,6 +240,8 @@ def main() -> int:
     parser.add_argument("--store-nx", type=Path, help="an existing store of the large library (else built)")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--throughput-seconds", type=float, default=8.0)
+    parser.add_argument("--binding", action="store_true",
+                        help="also compare VALUES with substitutions= on the plain enablers join (minutes of CPU)")
     args = parser.parse_args()
     if not CORPUS.is_dir():
         print(f"shared corpus not found at {CORPUS}", file=sys.stderr)
@@ -224,6 +266,10 @@ def main() -> int:
             started = time.perf_counter()
             build(store=large, sources=[library])
             print(f"built the {args.copies}x store in {time.perf_counter() - started:.0f} s", flush=True)
+        if args.binding:
+            values, subst = binding_comparison(small, args.requests)
+            print(f"plain enablers join in process, p50: VALUES {values:.1f} ms, substitutions= {subst:.1f} ms "
+                  f"({subst / values:.1f}x)", flush=True)
         tables = {}
         for scale, store in (("1x", small), (f"{args.copies}x", large)):
             proc, url = serve(store, tmp)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from pyoxigraph import Store
 
+from patternkg.converter.storedir import open_generation, open_store
 from patternkg.server.answers import AnswerIndex, open_answers
 from patternkg.server.precompute import write_answers
 from patternkg.server.prepared import PreparedQueries, store_runner
@@ -127,11 +128,12 @@ def test_the_test_library_every_key(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def corpus_answers(corpus_store_dir, tmp_path_factory) -> tuple[Store, AnswerIndex]:
-    store = Store.read_only(str(corpus_store_dir[0]))
-    directory = tmp_path_factory.mktemp("answers")
-    write_answers(store, directory)
-    return store, open_answers(directory)
+def corpus_answers(corpus_store_dir) -> tuple[Store, AnswerIndex]:
+    """The corpus store and the answers its build wrote into the generation (a sidecar)."""
+    generation = open_generation(corpus_store_dir[0])
+    index = open_answers(generation.directory)
+    assert index is not None, "the build wrote no answers.sqlite"
+    return open_store(corpus_store_dir[0]), index
 
 
 @pytest.mark.slow
@@ -161,3 +163,18 @@ def test_no_sidecar_means_live(tmp_path):
     assert open_answers(None) is None
     (tmp_path / "answers.sqlite").write_bytes(b"not a database")
     assert open_answers(Path(tmp_path)) is None
+
+
+def test_the_server_answers_from_its_generation(app, client, prepared):
+    """The app opens the answers of the generation it serves and its HTTP answers equal the live ones."""
+    from patternkg.server.query_api import EXTENSION
+
+    assert isinstance(app.extensions[EXTENSION].answers(), AnswerIndex)
+    for name, params in (("similar", {"pattern": "alpha"}), ("path", {"from": "alpha", "to": "gamma", "max": "4"}),
+                         ("dangling-references", {}), ("top-assessed", {"dimension": "overall"})):
+        served = client.get(f"/api/queries/{name}", query_string=params, headers={"Accept": "application/sparql-results+json"})
+        assert served.status_code == 200, served.get_data(as_text=True)
+        live = prepared.run(name, params, limit=prepared.page_size(prepared.get(name), None))
+        assert sorted(canonical(name, b) for b in served.get_json()["results"]["bindings"]) == \
+            sorted(canonical(name, b) for b in live.bindings)
+        assert int(served.headers["X-Total-Count"]) == live.total
