@@ -51,6 +51,7 @@ from patternkg.converter.namespaces import DEFAULT_BASE_IRI, XSD, Library
 
 from .answers import AnswerIndex
 from .catalogue import COUNT_VARIABLE, ParameterError, StoredQuery, existence_query, load_catalogue, page
+from .pool import QueryError
 
 Runner = Callable[[str], bytes]
 
@@ -196,13 +197,15 @@ class PreparedQueries:
 
     def __init__(self, runner: Runner, *, base_iri: str = DEFAULT_BASE_IRI,
                  catalogue: dict[str, StoredQuery] | None = None, cache: bool = False,
-                 answers: Callable[[], AnswerIndex | None] | None = None) -> None:
+                 answers: Callable[[], AnswerIndex | None] | None = None, max_rows: int | None = None) -> None:
         self.runner = runner
         self.library = Library(base_iri)
         self.catalogue = catalogue if catalogue is not None else load_catalogue()
         self.cache: _LRU | None = _LRU(CACHE_SIZE) if cache else None
         #: the precomputed answers of the store's generation (:mod:`.answers`), when it has them
         self.answers = answers or (lambda: None)
+        #: the endpoint's row cap, applied to pages read from the answers as to those the pool runs
+        self.max_rows = max_rows
 
     def get(self, name: str) -> StoredQuery:
         try:
@@ -238,6 +241,8 @@ class PreparedQueries:
         index = self.answers()
         found = index.answer(query, terms, limit, offset) if index is not None else None
         if found is not None:
+            if self.max_rows is not None and len(found[0]) > self.max_rows:
+                raise QueryError("rows", f"the result has more than {self.max_rows} rows")
             return Answer(query, {k: str(v) for k, v in terms.items()}, paged, found[0], found[1], offset)
         bindings = _bindings(self.runner(paged)) if limit != 0 else []
         if limit != 0 and (bindings or offset == 0) and (limit is None or len(bindings) < limit):

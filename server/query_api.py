@@ -101,7 +101,7 @@ def make_blueprint(queries: PreparedQueries | None = None) -> Blueprint:
             # runs (as the dumps do): totals and existence checks can be cached for this app
             state.app.extensions[EXTENSION] = PreparedQueries(
                 pool_runner(endpoint.pool), base_iri=endpoint.config.base_iri, catalogue=loaded, cache=True,
-                answers=generation_answers(endpoint),
+                answers=generation_answers(endpoint), max_rows=endpoint.config.max_rows,
             )
 
     @bp.get("/api/queries")
