@@ -72,6 +72,14 @@ def pool_settings(config: ServerConfig, size: int | None = None, *, store: Path 
     )
 
 
+def _remote(config: ServerConfig, settings: PoolSettings) -> Any:
+    """The external engine of ``serve --backend`` behind the pool's interface (:mod:`.backend`)."""
+    from .backend import RemoteBackend
+
+    return RemoteBackend(settings, url=config.backend or "", graph=config.backend_graph,
+                         credentials=config.backend_credentials, generation=config.generation or "backend")
+
+
 def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
     """Build the app for *config*. ``pool_size`` overrides the number of worker
     processes of this app's pool (the WSGI runner gives each server process its share)."""
@@ -81,10 +89,15 @@ def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
     app.config["MAX_FORM_MEMORY_SIZE"] = config.max_request_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    generation = open_generation(config.store)
-    settings = pool_settings(config, pool_size, store=generation.store_path)
+    generation: Generation | None = None
+    if config.backend is None:
+        generation = open_generation(config.store)
+        settings = pool_settings(config, pool_size, store=generation.store_path)
+        pool: Any = QueryPool(settings, generation=generation.id)
+    else:  # an external engine (serve --backend): no store, no sidecars
+        settings = pool_settings(config, pool_size)
+        pool = _remote(config, settings)
     dumps_dir = Path(config.dumps_dir) if config.dumps_dir else Path(tempfile.mkdtemp(prefix="patternkg-dumps-"))
-    pool = QueryPool(settings, generation=generation.id)
     app.extensions["patternkg"] = AppState(
         config=config, pool=pool, dumps_dir=dumps_dir, prefixes=settings.prefixes, generation=generation
     )

@@ -95,8 +95,12 @@ def missing_pattern_query(iri: str, slug: str) -> str:
 def state_query(iri: str) -> str:
     """SELECT ?described ?referenced: whether *iri* has triples as subject, and as object."""
     node = _term(iri)
+    # STRDT(IF(...)) rather than BIND(EXISTS ...) alone: Virtuoso answers a boolean as 1/0 integers
+    # (serve --backend); the typed "true"/"false" literal reads the same on every engine
+    boolean = "<http://www.w3.org/2001/XMLSchema#boolean>"
     return (f"SELECT ?described ?referenced WHERE {{ "
-            f"BIND(EXISTS {{ {node} ?p ?o }} AS ?described) BIND(EXISTS {{ ?s ?q {node} }} AS ?referenced) }}")
+            f'BIND(STRDT(IF(EXISTS {{ {node} ?p ?o }}, "true", "false"), {boolean}) AS ?described) '
+            f'BIND(STRDT(IF(EXISTS {{ ?s ?q {node} }}, "true", "false"), {boolean}) AS ?referenced) }}')
 
 
 @dataclass(frozen=True)

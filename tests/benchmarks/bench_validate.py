@@ -5,7 +5,8 @@
 Cases, each timed in this process (wall clock, best of --repeat):
 - build: `build` into a temporary on-disk store (the reference for the ratio);
 - validate: the whole library (all shapes, cross-pattern ones included);
-- one changed file: `validate --only FILE` against the whole library (the CI case).
+- one changed file: `validate --only FILE` against the whole library (the CI case);
+- since: `validate --since HEAD~1` after a one-file commit (bench_since.py).
 Run on the shared corpus (952 files) and a 10x corpus of renamed copies
 (tests/benchmarks/corpus10x.py). Targets: whole corpus < 10 s, one file < 3 s.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from bench_since import run_since  # noqa: E402
 from corpus10x import make_corpus  # noqa: E402
 
 from patternkg.converter.api import build  # noqa: E402
@@ -63,6 +65,7 @@ def main() -> None:
         sys.exit(f"corpus not found: {args.corpus}")
     print(f"cores: {os.cpu_count()}")
     run(args.corpus, "shared corpus", args.repeat)
+    run_since(args.corpus, "shared corpus")  # the pull-request mode (bench_since.py; --copies N to scale it)
     if not args.skip_10x:
         with tempfile.TemporaryDirectory(prefix="corpus10x-") as tmp:
             make_corpus(src=args.corpus, dst=Path(tmp), copies=args.factor)
