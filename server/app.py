@@ -127,7 +127,10 @@ def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
     app.register_blueprint(health.bp)
     from .query_api import make_blueprint as queries_blueprint
 
-    app.register_blueprint(queries_blueprint())  # prepared queries (issue 5), run through the pool
+    app.register_blueprint(queries_blueprint())
+    from .site import make_blueprint as site_blueprint
+
+    app.register_blueprint(site_blueprint())  # the web site: landing, browse, search, graph, editor  # prepared queries (issue 5), run through the pool
     # plain GET /sparql?query= bypasses Flask's per-request machinery (same checks, same pool)
     app.wsgi_app = SparqlFastPath(app.wsgi_app, app.extensions["patternkg"].pool, config.cors_origins,
                                   max_request_line=config.max_request_line)  # type: ignore[method-assign]

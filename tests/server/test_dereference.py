@@ -148,12 +148,13 @@ def test_relative_iris_resolve_against_the_request_url(seed_server: Server) -> N
     ("ASK {}", "application/json", "application/sparql-results+json"),
     ("SELECT * { ?s ?p ?o } LIMIT 1", "application/xml", "application/sparql-results+xml"),
     ("SELECT * { ?s ?p ?o } LIMIT 1", "text/plain", "text/csv"),
-    ("SELECT * { ?s ?p ?o } LIMIT 1", BROWSER, "application/sparql-results+xml"),
+    ("SELECT * { ?s ?p ?o } LIMIT 1", BROWSER, "text/html"),  # a browser: an HTML table (issue 12)
     ("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1", "application/json", "application/ld+json"),
     ("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1", "application/x-turtle", "text/turtle"),
     ("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1", "application/xml", "application/rdf+xml"),
     ("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1", "text/plain", "application/n-triples"),
-    ("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1", BROWSER, "application/rdf+xml"),
+    ("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1", BROWSER, "text/html"),
+    ("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1", "application/rdf+xml", "application/rdf+xml"),
 ])
 def test_precise_media_types(seed_server: Server, query: str, accept: str, expected: str) -> None:
     for send in (lambda: requests.get(seed_server.sparql, params={"query": query}, headers={"Accept": accept}, timeout=30),
@@ -164,6 +165,8 @@ def test_precise_media_types(seed_server: Server, query: str, accept: str, expec
         assert parse(r, expected)
     elif expected == "text/csv":
         assert sorted(r.text.splitlines()[0].split(",")) == ["o", "p", "s"]
+    elif expected == "text/html":
+        assert '<table class="results-table">' in r.text
 
 
 def test_pattern_documents_as_rdf_xml_and_json_for_browsers(seed_server: Server) -> None:
