@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pyoxigraph import BlankNode, Literal, NamedNode, QueryResultsFormat, Store
+from pyoxigraph import BlankNode, Literal, NamedNode, Store
 
 from patternkg.converter.namespaces import PKG, XSD
 
