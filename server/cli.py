@@ -51,6 +51,9 @@ def default_workers() -> int:
               help="Origin allowed to query from a browser (repeatable; '' disables CORS).")
 @click.option("--dumps-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for /dumps/ files (default: a temporary folder).")
+@click.option("--reload-interval", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Seconds between looks at the store's current generation; a new one is served as a whole "
+                   "(0: only on SIGHUP, which always checks at once).")
 @click.option("--backend", metavar="URL", default=None,
               help="Serve an external SPARQL 1.1 query endpoint (e.g. Virtuoso's /sparql) instead of a store.")
 @click.option("--backend-graph", metavar="IRI", default=None,
@@ -79,6 +82,7 @@ def serve(
     max_request_size: int,
     cors_origins: tuple[str, ...],
     dumps_dir: Path | None,
+    reload_interval: float,
     backend: str | None,
     backend_graph: str | None,
     backend_auth: str | None,
@@ -123,6 +127,7 @@ def serve(
             max_request_bytes=max_request_size,
             cors_origins=("*" if "*" in origins else origins) if origins else "",
             dumps_dir=dumps_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patternkg-dumps-"))),
+            reload_interval=reload_interval,
             **remote,
         )
         if get_path is not None:

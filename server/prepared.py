@@ -197,7 +197,8 @@ class PreparedQueries:
 
     def __init__(self, runner: Runner, *, base_iri: str = DEFAULT_BASE_IRI,
                  catalogue: dict[str, StoredQuery] | None = None, cache: bool = False,
-                 answers: Callable[[], AnswerIndex | None] | None = None, max_rows: int | None = None) -> None:
+                 answers: Callable[[], AnswerIndex | None] | None = None, max_rows: int | None = None,
+                 generation: Callable[[], str] | None = None) -> None:
         self.runner = runner
         self.library = Library(base_iri)
         self.catalogue = catalogue if catalogue is not None else load_catalogue()
@@ -206,6 +207,8 @@ class PreparedQueries:
         self.answers = answers or (lambda: None)
         #: the endpoint's row cap, applied to pages read from the answers as to those the pool runs
         self.max_rows = max_rows
+        #: the id of the store generation served now: cached counts and checks are kept per generation
+        self.generation = generation or (lambda: "")
 
     def get(self, name: str) -> StoredQuery:
         try:
@@ -216,6 +219,7 @@ class PreparedQueries:
     def _cached(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         if self.cache is None:
             return compute()
+        key = (self.generation(), *key)
         value = self.cache.get(key)
         if value is None:
             value = compute()

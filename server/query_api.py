@@ -103,6 +103,7 @@ def make_blueprint(queries: PreparedQueries | None = None) -> Blueprint:
             state.app.extensions[EXTENSION] = PreparedQueries(
                 pool_runner(endpoint.pool), base_iri=endpoint.config.base_iri, catalogue=loaded, cache=True,
                 answers=generation_answers(endpoint), max_rows=endpoint.config.max_rows,
+                generation=lambda: str(getattr(endpoint.pool, "generation", "")),
             )
 
     @bp.get("/api/queries")
