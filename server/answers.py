@@ -35,6 +35,8 @@ __all__ = ["AnswerIndex", "generation_answers", "open_answers"]
 
 Binding = dict[str, dict[str, str]]
 _INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
+#: search.rq's names of the fields a text was found in, by rank
+_MATCH = {1: "title", 2: "alias", 3: "keyword", 4: "summary"}
 
 
 def open_answers(directory: Path | None) -> AnswerIndex | None:
@@ -132,6 +134,8 @@ class AnswerIndex:
             return self._list(query, key_text(terms.get(p) for p in self.lists[query.name]), limit, offset)
         if query.name == "similar":
             return self._similar(query, terms["pattern"].value, limit, offset)
+        if query.name == "search":
+            return self._search(query, terms["text"].value, limit, offset)
         if query.name == "path":
             return self._path(terms["from"].value, terms["to"].value, int(terms["max"].value), limit, offset)
         return None
@@ -163,6 +167,39 @@ class AnswerIndex:
         communities.pop(me, None)
         candidates = sorted(set(entities) | set(communities),
                             key=lambda p: (-(entities[p] + communities[p]), -entities[p], p))
+        columns = query.column_names
+
+        def cells(p: int, iri: str, slug: str, title: Any) -> tuple:
+            e, c = entities[p], communities[p]
+            return ({"type": "uri", "value": iri}, {"type": "literal", "value": slug}, self.term(title),
+                    _integer(e), _integer(c), _integer(e + c))
+
+        return self._pattern_rows(columns, candidates, cells, limit, offset)
+
+    def _search(self, query: StoredQuery, text: str, limit: int | None, offset: int) -> tuple[list[Binding], int]:
+        needle = text.lower()  # LCASE(STR(?text)); the index holds LCASE(STR(?value))
+        if len(needle) >= 3:  # the trigram index finds the values that contain it
+            pattern = "*" + "".join(f"[{ch}]" if ch in "*?[" else ch for ch in needle) + "*"
+            found = self._db().execute("SELECT pattern, MIN(field) FROM text WHERE value GLOB ? GROUP BY pattern",
+                                       (pattern,))
+        else:
+            found = self._db().execute("SELECT pattern, MIN(field) FROM text WHERE instr(value, ?) > 0 "
+                                       "GROUP BY pattern", (needle,))
+        best = dict(found.fetchall())
+        candidates = sorted(best, key=lambda p: (best[p], p))
+        columns = query.column_names
+
+        def cells(p: int, iri: str, slug: str, title: Any) -> tuple:
+            return ({"type": "uri", "value": iri}, {"type": "literal", "value": slug}, self.term(title),
+                    {"type": "literal", "value": _MATCH[best[p]]})
+
+        return self._pattern_rows(columns, candidates, cells, limit, offset)
+
+    def _pattern_rows(self, columns: list[str], candidates: list[int], cells: Callable[..., tuple],
+                      limit: int | None, offset: int) -> tuple[list[Binding], int]:
+        """The page of an answer with one row per candidate pattern and title (in order), and its total.
+
+        A pattern with several titles has a row for each (ties of the order: any order)."""
         total = len(candidates) + sum(self.multi_titled.get(p, 1) - 1 for p in candidates)
         end = None if limit is None else offset + limit
         selected, seen = [], 0  # (pattern, its first and last row on the page)
@@ -174,16 +211,12 @@ class AnswerIndex:
             if low < high:
                 selected.append((p, low, high))
             seen += width
-        columns = query.column_names
         details = self._patterns([p for p, _, _ in selected])
         rows: list[Binding] = []
         for p, low, high in selected:
-            pattern_iri, slug, titles = details[p]
-            e, c = entities[p], communities[p]
+            iri, slug, titles = details[p]
             for title in (titles or [None])[low:high]:
-                cells = ({"type": "uri", "value": pattern_iri}, {"type": "literal", "value": slug}, self.term(title),
-                         _integer(e), _integer(c), _integer(e + c))
-                rows.append({k: v for k, v in zip(columns, cells) if v is not None})
+                rows.append({k: v for k, v in zip(columns, cells(p, iri, slug, title)) if v is not None})
         return rows, total
 
     def _patterns(self, ids: list[int]) -> dict[int, tuple[str, str, list[Any]]]:

@@ -15,7 +15,10 @@ library (issue 14). The sidecar is one SQLite file (read-only once written) with
   ``by-domain`` of the domain, which is what the query's domain test does). A key that has
   no list has an empty answer.
 - ``pattern`` / ``member``: the patterns (in slug order) and which entities and communities
-  each belongs to: ``similar`` counts shared ones at request time (:mod:`.answers`).
+  each belongs to: ``similar`` counts shared ones at request time (:mod:`.answers`);
+- ``text``: the lower-cased title, aliases, keywords and summary of every pattern in an
+  FTS5 trigram index: ``search`` finds the values that contain the text (``CONTAINS`` of
+  the lower-cased forms, as search.rq asks) without reading the others;
 - ``node`` / ``adjacency``: every node of the curated relationship graph (in IRI order) and
   its neighbours, each with the kinds of the step (``enables`` = stated by this node,
   ``^enables`` = by the neighbour): ``path`` searches it from both ends (:mod:`.answers`).
@@ -47,7 +50,7 @@ from .catalogue import QUERIES_DIR, load_catalogue, page
 __all__ = ["ANSWERS_FILE", "FORMAT_VERSION", "BulkQuery", "load_bulk", "write_answers"]
 
 ANSWERS_FILE = "answers.sqlite"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 BULK_DIR = QUERIES_DIR / "bulk"
 
 _XSD_STRING = XSD + "string"
@@ -68,6 +71,8 @@ CREATE TABLE pattern (id INTEGER PRIMARY KEY, iri TEXT NOT NULL UNIQUE, slug TEX
 CREATE TABLE member (grp INTEGER NOT NULL, pattern INTEGER NOT NULL, kind INTEGER NOT NULL,
                      PRIMARY KEY (grp, pattern)) WITHOUT ROWID;
 CREATE TABLE node (id INTEGER PRIMARY KEY, iri TEXT NOT NULL UNIQUE);
+CREATE VIRTUAL TABLE text USING fts5(value, pattern UNINDEXED, field UNINDEXED,
+                                     tokenize = 'trigram case_sensitive 1', detail = 'none');
 CREATE TABLE adjacency (node INTEGER PRIMARY KEY, neighbours TEXT NOT NULL);
 """
 _INDEXES = """
@@ -254,6 +259,11 @@ _MEMBERS = f"""SELECT ?pattern ?group ?kind WHERE {{
   VALUES (?property ?kind) {{ (<{PKG}mentions> 0) (<{PKG}memberOf> 1) }}
   ?pattern ?property ?group .
 }}"""
+_TEXTS = f"""SELECT ?pattern ?rank ?value WHERE {{
+  VALUES (?property ?rank) {{ (<{_DCTERMS_TITLE}> 1) (<http://www.w3.org/2004/02/skos/core#altLabel> 2)
+                             (<{PKG}keyword> 3) (<http://www.w3.org/2004/02/skos/core#definition> 4) }}
+  ?pattern ?property ?value ; a <{PKG}Pattern> .
+}}"""
 _STEPS = "SELECT ?a ?kind ?b WHERE {{ VALUES ?kind {{ {kinds} }} ?a ?kind ?b }}".format(
     kinds=" ".join(f"<{PKG}{k}>" for k in PATH_KINDS))
 
@@ -284,6 +294,16 @@ def _pattern_index(store: Store, db: sqlite3.Connection, encoder: CellEncoder) -
             yield group, pattern, kind
 
     db.executemany("INSERT OR IGNORE INTO member VALUES (?, ?, ?)", rows())
+
+    def texts() -> Iterator[tuple[str, int, int]]:
+        for solution in store.query(_TEXTS):
+            pattern = ids.get(solution["pattern"].value)
+            value = solution["value"]
+            if pattern is not None:
+                # LCASE(STR(?value)) of search.rq; an IRI's STR is the IRI itself
+                yield value.value.lower(), pattern, int(solution["rank"].value)
+
+    db.executemany("INSERT INTO text (value, pattern, field) VALUES (?, ?, ?)", texts())
 
 
 def _path_index(store: Store, db: sqlite3.Connection) -> None:

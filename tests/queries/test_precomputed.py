@@ -29,7 +29,7 @@ ORDER = {
     "top-assessed": ("score", "slug"), "similar": ("score", "shared_entities", "slug"),
     "path": ("hops", "via1", "via2", "via3"), "dangling-references": ("token",),
     "one-sided-relations": ("slug", "kind", "target_slug"), "review-queue": ("confidence", "slug", "target"),
-    "stats": ("facet", "count", "value"),
+    "stats": ("facet", "count", "value"), "search": ("match", "slug"),
 }
 
 
@@ -105,6 +105,10 @@ def check_library(pinned: Pinned, store: Store, *, sample: int | None, paths: in
         total = pinned.check("similar", {"pattern": pattern})
         if total > 3:
             pinned.check("similar", {"pattern": pattern}, limit=3, offset=total // 2)
+    for text in ("trust", "SYSTEM", "a", "ng", "e-", "*", "[a", "%", "_", "ü", "commons ", "zzzz-nothing"):
+        total = pinned.check("search", {"text": text})
+        if total > 5:
+            pinned.check("search", {"text": text}, limit=3, offset=total // 2)
     linked = [local(p) for p in values(store, f"SELECT ?p WHERE {{ ?p <{PKG}qualifiedRelationship> ?r }}")]
     ends = some(linked)
     pairs = [(a, b) for a in ends for b in ends if a != b][:paths] + [(p, p) for p in ends[:2]]
