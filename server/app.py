@@ -142,7 +142,8 @@ def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
     app.wsgi_app = HttpCache(  # type: ignore[method-assign]
         app.wsgi_app, generation=_cache_generation(state),
         max_age=config.cache_max_age, max_bytes=config.result_cache_mb << 20,
-        max_body=config.max_request_bytes, vary_origin=bool(config.cors_origins) and config.cors_origins != "*")
+        max_body=config.max_request_bytes, vary_origin=bool(config.cors_origins) and config.cors_origins != "*",
+        answered_by=pool.answered_by, note_answer=getattr(pool, "note_answer", lambda generation: None))
     app.wsgi_app = GenerationHeader(app.wsgi_app, pool)  # type: ignore[method-assign]
     return app
 
@@ -155,7 +156,9 @@ def _cache_generation(state: AppState) -> Callable[[], str]:
 
     def current() -> str:
         generation = state.generation
-        return token if generation is None or generation.external else generation.id
+        if generation is None or generation.external:
+            return token
+        return str(getattr(state.pool, "generation", "") or generation.id)  # what queries run on now
 
     return current
 

@@ -14,7 +14,8 @@ app, so around the ``GET /sparql`` fast path too) gives every response under ``/
 - a repeated request answered from an in-process least-recently-used cache of successful
   responses, bounded in bytes (``max_bytes``; one response at most an eighth of it), keyed
   by the ETag, so an entry of an older generation is never served (and the cache is emptied
-  when the generation changes).
+  when the generation changes). A request with ``Cache-Control: no-cache`` (or ``Pragma:
+  no-cache``) is run again, whatever the cache holds.
 
 Other paths (pages, dumps with their own ETag, ``/health``) pass through unchanged.
 """
@@ -89,9 +90,16 @@ class HttpCache:
     served now; *max_body* is the largest POST body read to key it (larger ones pass through)."""
 
     def __init__(self, wsgi_app: Any, *, generation: Callable[[], str], max_age: int = 60,
-                 max_bytes: int = 64 << 20, max_body: int = 1 << 20, vary_origin: bool = False) -> None:
+                 max_bytes: int = 64 << 20, max_body: int = 1 << 20, vary_origin: bool = False,
+                 answered_by: Callable[[], str | None] = lambda: None,
+                 note_answer: Callable[[str], None] = lambda generation: None) -> None:
         self.wsgi_app = wsgi_app
         self.generation = generation
+        #: the generation that answered the request just run (None: not known); an answer is kept
+        #: only when it is the generation its key names (a switch may happen while it runs)
+        self.answered_by = answered_by
+        #: told the generation of an answer served from the cache (for ``Patternkg-Generation``)
+        self.note_answer = note_answer
         self.cache_control = f"public, max-age={max_age}"
         self.cache = ResultCache(max_bytes)
         self.max_body = max_body
@@ -122,9 +130,11 @@ class HttpCache:
         if condition and method != "POST" and _matches(condition, etag):
             start_response("304 Not Modified", [*validators, ("Vary", self.vary)])
             return [b""]
-        cached = self.cache.get(etag)
+        fresh = "no-cache" in environ.get("HTTP_CACHE_CONTROL", "") or "no-cache" in environ.get("HTTP_PRAGMA", "")
+        cached = None if fresh else self.cache.get(etag)
         if cached is not None:
             status, headers, body = cached
+            self.note_answer(generation)
             start_response(status, list(headers))
             return [b"" if method == "HEAD" else body]
         captured: dict[str, Any] = {}
@@ -136,7 +146,7 @@ class HttpCache:
                 headers.append(("Cache-Control", "no-store"))
             else:
                 headers.extend(validators)
-            captured["status"], captured["headers"] = status, headers
+            captured["status"], captured["headers"] = status, list(headers)  # a copy: outer layers add to theirs
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
         result = self.wsgi_app(environ, start)
@@ -148,7 +158,8 @@ class HttpCache:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-        self.cache.put(etag, (captured["status"], captured["headers"], body))
+        if self.answered_by() in (None, generation):
+            self.cache.put(etag, (captured["status"], captured["headers"], body))
         return [body]
 
     def _body(self, environ: dict[str, Any]) -> bytes | None:

@@ -71,6 +71,7 @@ def test_repeated_requests_come_from_the_result_cache_and_head_is_not_cached():
     assert inner.calls == 2
     assert call(app, query="query=z")[2] != b"" and inner.calls == 3  # a HEAD's empty body was not kept
     assert call(app, method="HEAD")[2] == b"" and inner.calls == 3  # a HEAD is answered from a cached GET
+    assert call(app, headers={"HTTP_CACHE_CONTROL": "no-cache"}) == first and inner.calls == 4  # run again
 
 
 def test_post_bodies_key_the_etag_and_the_app_still_reads_them():
