@@ -33,13 +33,13 @@ def fail(exc: StoreDirError) -> None:
 def emit_report(report: BuildReport, fmt: str, *, quiet: bool, strict: bool = False, stream=None) -> None:
     """The report on stderr. With *quiet*, only errors are listed (and warnings with *strict*,
     since they fail the command); the counts are always of everything. When the exit status
-    will be 1, a last line says why."""
+    will be 1, a last line of the text report says why."""
     stream = stream or sys.stderr
-    if fmt == "json":
+    if fmt == "json":  # stays one JSON document; it has the counts
         click.echo(report.to_json(), file=stream)
-    else:
-        shown = ("error", "warning") if strict else ("error",)
-        click.echo(report.to_text(severities=shown if quiet else None), file=stream)
+        return
+    shown = ("error", "warning") if strict else ("error",)
+    click.echo(report.to_text(severities=shown if quiet else None), file=stream)
     if report.exit_code(strict=strict):
         why = [f"{len(report.failed_files)} file(s) could not be converted"] if report.errors else []
         if strict and report.warnings:
