@@ -24,7 +24,7 @@ from patternkg.converter.dumps import jsonld_context, library_prefixes
 from patternkg.converter.storedir import Generation, open_generation
 
 from .config import ServerConfig
-from .errors import error_response, register_error_handlers
+from .errors import error_response, register_error_handlers, strict_params
 from .fastpath import SparqlFastPath
 from .pool import PoolSettings, QueryPool
 
@@ -116,6 +116,7 @@ def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
             return error_response(
                 413, "request-too-large", f"the request body is larger than {config.max_request_bytes} bytes"
             )
+        strict_params(request.query_string)  # 400 for invalid UTF-8 in any URL parameter
         return None
 
     if config.cors_origins:
@@ -133,7 +134,8 @@ def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
     app.register_blueprint(site_blueprint())  # the web site: landing, browse, search, graph, editor  # prepared queries (issue 5), run through the pool
     # plain GET /sparql?query= bypasses Flask's per-request machinery (same checks, same pool)
     app.wsgi_app = SparqlFastPath(app.wsgi_app, app.extensions["patternkg"].pool, config.cors_origins,
-                                  max_request_line=config.max_request_line)  # type: ignore[method-assign]
+                                  max_request_line=config.max_request_line,
+                                  max_depth=config.max_query_depth)  # type: ignore[method-assign]
     app.wsgi_app = GenerationHeader(app.wsgi_app, pool)  # type: ignore[method-assign]
     return app
 

@@ -13,6 +13,7 @@ import click
 from patternkg.options import source_arguments
 
 from .config import ServerConfig
+from .guard import DEFAULT_MAX_DEPTH
 
 
 def default_workers() -> int:
@@ -58,6 +59,9 @@ def default_workers() -> int:
 @click.option("--reload-interval", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Seconds between looks at the store's current generation; a new one is served as a whole "
                    "(0: only on SIGHUP, which always checks at once).")
+@click.option("--max-query-depth", type=click.IntRange(min=1), default=DEFAULT_MAX_DEPTH, show_default=True,
+              help="Deepest nesting accepted in a query (each open bracket, and each operator inside one, "
+                   "counts one); deeper gets 400 before it runs.")
 @click.option("--backend", metavar="URL", default=None,
               help="Serve an external SPARQL 1.1 query endpoint (e.g. Virtuoso's /sparql) instead of a store.")
 @click.option("--backend-graph", metavar="IRI", default=None,
@@ -89,6 +93,7 @@ def serve(
     artefact: Path | None,
     artefact_sha256: str | None,
     reload_interval: float,
+    max_query_depth: int,
     backend: str | None,
     backend_graph: str | None,
     backend_auth: str | None,
@@ -138,6 +143,7 @@ def serve(
             cors_origins=("*" if "*" in origins else origins) if origins else "",
             dumps_dir=dumps_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patternkg-dumps-"))),
             reload_interval=reload_interval,
+            max_query_depth=max_query_depth,
             **remote,
         )
         if get_path is not None:

@@ -136,7 +136,12 @@ def make_blueprint(queries: PreparedQueries | None = None) -> Blueprint:
         try:
             limit = pq.page_size(query, request.args.get("limit"))
             offset = parse_count("offset", request.args.get("offset"), 0, 10**9)
-            answer = pq.run(name, raw, limit, offset)
+            if name == "search":  # the full-text index of the served generation (server/search.py)
+                from .search import prepared_answer
+
+                answer = prepared_answer(query, raw, limit, offset, pq.library)
+            else:
+                answer = pq.run(name, raw, limit, offset)
         except ParameterError as exc:
             if offer.format == "html":
                 return run_page(query, None, 0, 0, error=exc.message, status=400)
