@@ -158,7 +158,20 @@ def highlight(text: str, words: list[str], width: int = 220) -> str:
 
 
 def _select_through_pool(query: str) -> list[dict[str, str | None]]:
-    return [{k: v["value"] for k, v in b.items()} for b in pages.select(query)]
+    """All solutions of *query*, fetched in pages under the endpoint's row cap (``--max-rows``).
+
+    Pages are cut with LIMIT/OFFSET and no ORDER BY: the store is read-only, so the
+    engine evaluates the same query in the same order each time (sorting every page
+    would cost far more)."""
+    size = max(1, min(50_000, int(current_app.extensions["patternkg"].config.max_rows)))
+    out: list[dict[str, str | None]] = []
+    offset = 0
+    while True:
+        page = pages.select(f"SELECT * WHERE {{ {{ {query} }} }} LIMIT {size} OFFSET {offset}")
+        out += [{k: v["value"] for k, v in b.items()} for b in page]
+        if len(page) < size:
+            return out
+        offset += size
 
 
 def index() -> SearchIndex:
