@@ -49,6 +49,10 @@ class ServerConfig:
     """Prefixes for Turtle output (default: the project's)."""
     jsonld_context_file: Path | None = None
     """JSON-LD context for compaction (default: ontology/context.jsonld when present)."""
+    cache_max_age: int = 60
+    """``Cache-Control: max-age`` of /sparql and /api/ answers, in seconds (see server/httpcache.py)."""
+    result_cache_mb: int = 64
+    """Bytes of answers the server keeps in memory to answer repeated requests (0: none)."""
     reload_interval: float = 1.0
     """Seconds between looks at the store directory's ``current`` pointer (0: only on SIGHUP)."""
     # -- the HTTP layer's limits (docs/server.md, "Limits") --

@@ -360,6 +360,10 @@ class QueryPool:
         """Start of a request on this thread: no worker has answered it yet."""
         self._answers.generation = None
 
+    def note_answer(self, generation: str) -> None:
+        """This thread's request was answered from a cache of *generation* (see :meth:`answered_by`)."""
+        self._answers.generation = generation
+
     def answered_by(self) -> str | None:
         """The generation of the worker that last answered on this thread (see :meth:`forget_answer`)."""
         return getattr(self._answers, "generation", None)
