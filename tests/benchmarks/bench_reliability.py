@@ -94,6 +94,7 @@ class Probe:
         self.statuses: Counter[str] = Counter()
         self.retry_after: Counter[str] = Counter()
         self.peak = 0.0
+        self.sent = 0
         self.stop = threading.Event()
         self.threads = [threading.Thread(target=self._probe), threading.Thread(target=self._memory)]
 
@@ -117,7 +118,8 @@ class Probe:
             start = time.monotonic()
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30, source_address=("127.0.0.2", 0))
-                conn.request("GET", CHEAP)
+                self.sent += 1  # a new query text each time: the server's answer cache must not answer it
+                conn.request("GET", CHEAP + quote(f" # {self.sent}"))
                 r = conn.getresponse()
                 r.read()
                 conn.close()
