@@ -32,11 +32,14 @@ read and every path they report; the shapes' queries do.
 
 from __future__ import annotations
 
+import gc
+import json
 import os
+import shutil
 import sys
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -51,7 +54,9 @@ from patternkg.converter import pipeline
 from patternkg.converter.diagnostics import BuildReport, Diagnostic
 from patternkg.converter.namespaces import Library
 from patternkg.converter.pipeline import Conversion, SharedDescriptions, SourceFile
+from patternkg.shapes import index as ix
 from patternkg.shapes.locating import RDF_TYPE, FileLocs, where
+from patternkg.shapes.severities import RANK
 from patternkg.shapes.shacl_sparql import run_checks
 from patternkg.shapes.shapes_graph import Finding, Shapes, SparqlConstraint
 from patternkg.shapes.validation import (
@@ -124,7 +129,8 @@ def plan_for(shapes: Shapes) -> Plan:
             iris |= named | set(constraint.target_classes)
     declared = {c.shape.field for c in library if c.shape.field}
     declared |= {shapes.field_by_path[p] for p in iris if p in shapes.field_by_path}
-    plan = Plan(tuple(local), tuple(library), frozenset(iris), frozenset(iris), frozenset(declared))
+    # rdf:type is kept for the classes named, not for every class (shared nodes' types included)
+    plan = Plan(tuple(local), tuple(library), frozenset(iris - {RDF_TYPE}), frozenset(iris), frozenset(declared))
     _PLANS[id(shapes)] = (shapes, plan)
     return plan
 
@@ -144,6 +150,14 @@ class FileOutcome:
     locator: bytes = b""  # FileLocs.reduce()
     shared: bytes = b""  # the file's shared-node descriptions, as written
     shared_locs: list[tuple[str, str, str, int | None]] = field(default_factory=list)
+    path: str = ""
+    stamp: tuple[int, int, str] = (0, -1, "")  # index.file_stamp
+
+    def row(self, order: int) -> tuple:
+        """This file's row of the index (:class:`~patternkg.shapes.index.Rows`)."""
+        return (order, self.display, self.path, *self.stamp, self.slug, self.ident,
+                json.dumps(sorted(self.id_targets)), self.locator,
+                ix.pack((self.shared, self.shared_locs)) if self.slug is not None else None, None)
 
 
 @dataclass
@@ -215,8 +229,9 @@ def _check_batch(sources: list[SourceFile]) -> BatchOutcome:
     del store
     results = locate(findings, conversion, ctx.library, ctx.shapes)
     files, cross = [], []
-    for r in converted:
-        outcome = FileOutcome(r.display, r.slug, r.ident, r.diagnostics)
+    for source, r in zip(sources, converted):
+        outcome = FileOutcome(r.display, r.slug, r.ident, r.diagnostics, path=str(source.path.resolve()),
+                              stamp=ix.file_stamp(source.path))
         files.append(outcome)
         if r.slug is None:
             continue
@@ -263,12 +278,15 @@ def validate_streaming(
     shapes: Shapes,
     batch_files: int = BATCH_FILES,
     only: Sequence[os.PathLike | str] = (),
+    index: Path | None = None,
+    meta: dict | None = None,
 ) -> Validation:
     """Validate the library of *files* (:func:`~patternkg.converter.pipeline.discover`) in batches
-    of *batch_files* files (see the module docstring)."""
+    of *batch_files* files (see the module docstring). With *index* (a directory), the
+    cross-pattern index is kept there (:mod:`~patternkg.shapes.index`, *meta* describing the
+    run) for later ``only`` checks; otherwise it lives in a temporary directory."""
     global _CTX
     library = Library(base_iri)
-    space = library.pattern_space
     _CTX = ctx = _context(shapes, library)
     files = list(files)
     batches = [files[i:i + max(1, batch_files)] for i in range(0, len(files), max(1, batch_files))]
@@ -276,41 +294,84 @@ def validate_streaming(
     files_by_slug: dict[str, list[str]] = defaultdict(list)
     slug_by_id: dict[str, str] = {}
     id_targets: set[str] = set()
-    locators: dict[str, bytes] = {}
-    shared = SharedDescriptions()
-    shared_parts: list[bytes] = []
-    shared_exact: dict[tuple[str, str], tuple[str, str, int | None]] = {}
-    shared_any: dict[str, tuple[str, str, int | None]] = {}
+    shared = SharedState()
     results: list[Result] = []
+    if index is not None:
+        ix.check_target(index)
     with tempfile.TemporaryDirectory(prefix="patternkg-validate-") as tmp:
-        index = Store(str(Path(tmp) / "index"))
-        loader = _Buffered(pipeline._Loader(index))
+        work = ix.partial_dir(index) if index is not None else Path(tmp)
         try:
-            for batch in _outcomes(batches, base_iri=base_iri, max_size=max_file_size, jobs=jobs):
-                results += batch.results
-                if batch.cross:
-                    loader.put(batch.cross)
-                for f in batch.files:
-                    report.diagnostics.extend(f.diagnostics)
-                    if f.slug is None:
-                        continue
-                    _register(f, report, files_by_slug, slug_by_id)
-                    id_targets |= f.id_targets
-                    locators[f.display] = f.locator
-                    if f.shared:
-                        merged = shared.merge(f.shared)
-                        shared_parts.append(merged)
-                        cross = select_cross(merged, ctx.keep, ctx.types)
+            store = Store(str(work / ix.STORE))
+            rows = ix.Rows(work / ix.FILES, fresh=True)
+            loader = _Buffered(pipeline._Loader(store))
+            order = 0
+            try:
+                for batch in _outcomes(batches, base_iri=base_iri, max_size=max_file_size, jobs=jobs):
+                    results += batch.results
+                    if batch.cross:
+                        loader.put(batch.cross)
+                    for f in batch.files:
+                        report.diagnostics.extend(f.diagnostics)
+                        rows.add(f.row(order))
+                        order += 1
+                        if f.slug is None:
+                            continue
+                        _register(f, report, files_by_slug, slug_by_id)
+                        id_targets |= f.id_targets
+                        cross = shared.add(f.display, f.shared, f.shared_locs, ctx)
                         if cross:
                             loader.put(cross)
-                    for s, p, fld, line in f.shared_locs:
-                        shared_exact.setdefault((s, p), (f.display, fld, line))
-                        shared_any.setdefault(s, (f.display, fld, line))
-        finally:
-            loader.close()
-        pipeline._resolve_ids(index, library, slug_by_id, id_targets)
-        library_findings = run_sparql(index, shapes, base_iri=base_iri, constraints=ctx.plan.library)
-        del index, loader
+            finally:
+                loader.close()
+            pipeline._resolve_ids(store, library, slug_by_id, id_targets)
+            library_findings = run_sparql(store, shapes, base_iri=base_iri, constraints=ctx.plan.library)
+            results = _finish(results, library_findings, files, files_by_slug, rows, ctx, base_iri, max_file_size)
+            on_shared = shared.results(library_findings, ctx)
+            if index is not None:
+                by_file: dict[str, list] = defaultdict(list)
+                for r in on_shared:
+                    by_file[r.file].append(result_tuple(r))
+                rows.set_shared_results({file: ix.pack(items) for file, items in by_file.items()})
+            results += on_shared
+            rows.close()
+            del store, loader
+            if index is not None:
+                gc.collect()  # the store is closed before its directory moves
+                ix.write_meta(work, {**(meta or {}), "dirty": False, "shared_cross": shared.crossed})
+                ix.swap_in(work, index)
+        except BaseException:
+            if index is not None:
+                shutil.rmtree(work, ignore_errors=True)
+            raise
+    report.patterns = len(files_by_slug)
+    return finish_results(results, report, only, files_by_slug)
+
+
+def finish_results(results: list[Result], report: BuildReport, only: Sequence[os.PathLike | str],
+                   files_by_slug: dict[str, list[str]]) -> Validation:
+    """Converter results added, *only* applied, sorted as the whole-graph engine sorts."""
+    results.sort(key=lambda r: (r.focus, r.path, r.shape, r.component, r.value, r.message))  # finding_key
+    results += converter_results(report.diagnostics, results)
+    if only:
+        wanted = {Path(p).resolve() for p in only}
+        only_files = {f for owners in files_by_slug.values() for f in owners if Path(f).resolve() in wanted}
+        only_files |= {d.file for d in report.diagnostics if Path(d.file).resolve() in wanted}
+        results = [r for r in results if r.file in only_files]
+    results.sort(key=lambda r: (r.file, r.line, -RANK[r.severity], r.shape, r.field, r.value))
+    return Validation(results, report.files, report.patterns, None, report)
+
+
+def result_tuple(r: Result) -> tuple:
+    return (r.severity, r.file, r.line, r.field, r.message, r.fix, r.shape, r.component, r.focus, r.path, r.value,
+            list(r.also))
+
+
+def _finish(results: list[Result], library_findings: list[Finding], files: Sequence[SourceFile],
+            files_by_slug: dict[str, list[str]], rows: ix.Rows, ctx: _Context, base_iri: str,
+            max_size: int) -> list[Result]:
+    """The batches' results with patterns of several files checked again, plus the located
+    results of the library-scope constraints."""
+    space = ctx.library.pattern_space
     duplicates = {slug for slug, owners in files_by_slug.items() if len(owners) > 1}
 
     def owner(focus: str) -> str | None:
@@ -318,28 +379,47 @@ def validate_streaming(
 
     if duplicates:
         results = [r for r in results if owner(r.focus) not in duplicates]
-        results += _recheck_duplicates(files, duplicates, files_by_slug, library_findings, ctx, base_iri,
-                                       max_file_size)
-    results += _locate_library(library_findings, duplicates, files_by_slug, locators, ctx, owner)
-    shared_store = Store()
-    if shared_parts:
-        shared_store.bulk_load(b"".join(shared_parts), format=RdfFormat.N_TRIPLES, lenient=True)
-    shared_findings = {f for f in check_store(shared_store, ctx) if not f.focus.startswith(space)}
-    shared_findings |= {f for f in library_findings if not f.focus.startswith(space)}
-    for f in sorted(shared_findings, key=finding_key):
-        place = shared_exact.get((f.focus, f.path)) if f.path else None
-        place = place or shared_any.get(f.focus)
-        results.append(make_result(f, shapes, [place] if place else []))
-    results.sort(key=lambda r: (r.focus, r.path, r.shape, r.component, r.value, r.message))  # finding_key
-    results += converter_results(report.diagnostics, results)
-    report.patterns = len(files_by_slug)
-    if only:
-        wanted = {Path(p).resolve() for p in only}
-        only_files = {f for owners in files_by_slug.values() for f in owners if Path(f).resolve() in wanted}
-        only_files |= {d.file for d in report.diagnostics if Path(d.file).resolve() in wanted}
-        results = [r for r in results if r.file in only_files]
-    results.sort(key=lambda r: (r.file, r.line, -_rank(r.severity), r.shape, r.field, r.value))
-    return Validation(results, report.files, report.patterns, None, report)
+        results += _recheck_duplicates(files, duplicates, files_by_slug, library_findings, ctx, base_iri, max_size)
+    return results + _locate_library(library_findings, duplicates, files_by_slug, rows.locator, ctx, owner)
+
+
+class SharedState:
+    """The shared-node descriptions merged in file order, and where each node is first named."""
+
+    def __init__(self) -> None:
+        self.merge = SharedDescriptions()
+        self.parts: list[bytes] = []
+        self.exact: dict[tuple[str, str], tuple[str, str, int | None]] = {}
+        self.first: dict[str, tuple[str, str, int | None]] = {}
+        self.crossed = False  # some shared triple is one the library-scope constraints read
+
+    def add(self, display: str, lines: bytes, locs: Iterable[tuple[str, str, str, int | None]],
+            ctx: _Context) -> bytes:
+        """Merge one file's descriptions; returns the merged lines the cross-pattern index keeps."""
+        for s, p, fld, line in locs:
+            self.exact.setdefault((s, p), (display, fld, line))
+            self.first.setdefault(s, (display, fld, line))
+        if not lines:
+            return b""
+        merged = self.merge.merge(lines)
+        self.parts.append(merged)
+        cross = select_cross(merged, ctx.keep, ctx.types)
+        self.crossed = self.crossed or bool(cross)
+        return cross
+
+    def results(self, library_findings: Iterable[Finding], ctx: _Context) -> list[Result]:
+        """Results on shared nodes (checked on the merged descriptions), at the first file naming them."""
+        space = ctx.library.pattern_space
+        store = Store()
+        if self.parts:
+            store.bulk_load(b"".join(self.parts), format=RdfFormat.N_TRIPLES, lenient=True)
+        findings = {f for f in check_store(store, ctx) if not f.focus.startswith(space)}
+        findings |= {f for f in library_findings if not f.focus.startswith(space)}
+        out = []
+        for f in sorted(findings, key=finding_key):
+            place = (self.exact.get((f.focus, f.path)) if f.path else None) or self.first.get(f.focus)
+            out.append(make_result(f, ctx.shapes, [place] if place else []))
+        return out
 
 
 class _Buffered:
@@ -365,12 +445,6 @@ class _Buffered:
             self.flush()
         finally:
             self.loader.close()
-
-
-def _rank(severity: str) -> int:
-    from patternkg.shapes.severities import RANK
-
-    return RANK[severity]
 
 
 def _register(f: FileOutcome, report: BuildReport, files_by_slug: dict[str, list[str]],
@@ -409,7 +483,7 @@ def _recheck_duplicates(files: Sequence[SourceFile], duplicates: set[str], files
 
 
 def _locate_library(findings: list[Finding], duplicates: set[str], files_by_slug: dict[str, list[str]],
-                    locators: dict[str, bytes], ctx: _Context, owner) -> list[Result]:
+                    locator: Callable[[str], bytes], ctx: _Context, owner) -> list[Result]:
     """Results of the library-scope constraints, located with the files' reduced tables."""
     out: list[Result] = []
     table: tuple[str, FileLocs | None] = ("", None)
@@ -420,7 +494,7 @@ def _locate_library(findings: list[Finding], duplicates: set[str], files_by_slug
         places = []
         for file in files_by_slug.get(slug, []):
             if table[0] != file:
-                table = (file, FileLocs.from_reduced(locators[file]))
+                table = (file, FileLocs.from_reduced(locator(file)))
             places.append((file, *where(table[1], f, ctx.shapes.info_by_name.get(f.shape),
                                         ctx.shapes.field_by_path)))
         out.append(make_result(f, ctx.shapes, places))

@@ -91,6 +91,8 @@ class Validation:
     patterns: int
     converted: Converted | None
     report: BuildReport | None = None
+    #: files converted for this run when a kept index was reused (``only`` with ``index``), else None
+    reused_index: int | None = None
 
     def __post_init__(self) -> None:
         if self.report is None and self.converted is not None:
@@ -290,6 +292,7 @@ def validate(
     shapes_file: os.PathLike | str | None = None,
     engine: str = DEFAULT_ENGINE,
     batch_files: int | None = None,
+    index: os.PathLike | str | None = None,
 ) -> Validation:
     """Convert *sources*, validate, and map results to files (see the module docstring).
 
@@ -310,6 +313,12 @@ def validate(
     or any with ``batch_files=0``, is converted and checked as one in-memory graph (the
     same results; memory grows with the library). The pySHACL engine always works on the
     whole graph.
+
+    *index* (a directory, Oxigraph engine): a full validation keeps its cross-pattern index
+    there (:mod:`~patternkg.shapes.index`); a validation with *only* then converts just the
+    changed files and reads the rest from the index (:mod:`~patternkg.shapes.changed`),
+    with the same results, and falls back to a full validation (rewriting the index) when
+    the index is missing or is not of this library.
     """
     global _SHAPES_FOR_WORKERS
     if engine not in ENGINES:
@@ -318,14 +327,25 @@ def validate(
     if engine == "oxigraph":
         compile_core(shapes)  # fail before any work when the shapes use something unsupported
     jobs = jobs or os.cpu_count() or 1
-    if engine == "oxigraph" and batch_files != 0:
+    if engine == "oxigraph" and (batch_files != 0 or index is not None):
         from patternkg.converter.pipeline import discover
+        from patternkg.shapes import index as ix
+        from patternkg.shapes.changed import check_changed
         from patternkg.shapes.streaming import BATCH_FILES, validate_streaming
 
         files = discover([Path(s) for s in sources])
-        if len(files) > (batch_files or BATCH_FILES):  # one batch is the whole graph
+        index_dir = Path(index) if index is not None else None
+        meta = {"base_iri": base_iri, "shapes": ix.shapes_digest(shapes_file), "sources": ix.source_key(sources),
+                "max_file_size": max_file_size}
+        if only and index_dir is not None:
+            checked = check_changed(index=index_dir, files=files, only=only, shapes=shapes, meta=meta,
+                                    base_iri=base_iri, max_file_size=max_file_size)
+            if checked is not None:
+                return checked
+        if index_dir is not None or len(files) > (batch_files or BATCH_FILES):  # else one batch: the whole graph
             return validate_streaming(files=files, base_iri=base_iri, max_file_size=max_file_size, jobs=jobs,
-                                      shapes=shapes, batch_files=batch_files or BATCH_FILES, only=only)
+                                      shapes=shapes, batch_files=batch_files or BATCH_FILES, only=only,
+                                      index=index_dir, meta=meta)
     converted = convert(sources=sources, base_iri=base_iri, max_file_size=max_file_size, jobs=jobs, track=True)
     library = Library(base_iri)
     conversion = converted.conversion
