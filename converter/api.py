@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -21,6 +21,7 @@ from patternkg.converter.dumps import FORMATS, dump
 from patternkg.converter.namespaces import DEFAULT_BASE_IRI
 from patternkg.converter.pipeline import Conversion, load_library, write_store
 from patternkg.converter.reader import DEFAULT_MAX_FILE_SIZE
+from patternkg.converter.storedir import open_store
 
 __all__ = ["Converted", "build", "convert", "export"]
 
@@ -67,19 +68,25 @@ def build(
     progress: bool = False,
     issued: str | None = None,
     compact: bool = True,
+    notify: Callable[[str], None] | None = None,
 ) -> BuildReport:
-    """Convert *sources* into an on-disk Oxigraph store at *store*, atomically.
+    """Convert *sources* into a new generation of the store directory *store*, atomically.
 
-    The store is replaced only when the conversion completes; files that fail are
-    skipped and reported (``report.ok`` is False), the rest are converted. With
-    *compact* (the default) the finished store is compacted before it is swapped
-    in: about 15% more build time, queries on it up to 2-4x faster.
+    The new generation becomes current only when the conversion completes; files that
+    fail are skipped and reported (``report.ok`` is False), the rest are converted.
+    With *compact* (the default) the finished store is compacted before it becomes
+    current: about 15% more build time, queries on it up to 2-4x faster. *store* must
+    be a patternkg store directory, an empty folder or a new path: anything else raises
+    :class:`~.storedir.StoreRefused` (layout and contracts: :mod:`~.storedir`).
+    *notify* gets a line for each stale partial build removed.
     """
+    paths = [Path(s) for s in sources]
+
     def fill(target: Store) -> BuildReport:
-        return load_library(target, sources=[Path(s) for s in sources], base_iri=base_iri, compact=compact,
+        return load_library(target, sources=paths, base_iri=base_iri, compact=compact,
                             max_file_size=max_file_size, jobs=jobs, progress=progress, issued=issued).report
 
-    return write_store(Path(store), fill)
+    return write_store(Path(store), fill, sources=paths, base_iri=base_iri, notify=notify)
 
 
 def export(
@@ -93,7 +100,8 @@ def export(
 ) -> bytes | None:
     """Serialise a library in *format* (``turtle``, ``ntriples``, ``nquads``, ``trig``, ``jsonld``).
 
-    The library is *store* (a pyoxigraph Store or the path of an on-disk store) or,
+    The library is *store* (a pyoxigraph Store, or a store directory: see
+    :func:`~.storedir.open_store`) or,
     when *store* is None, a fresh conversion of *sources*. Returns the bytes when
     *output* is None; otherwise writes to the path (atomically) or binary stream.
     """
@@ -106,7 +114,7 @@ def export(
             build(store=Path(tmp) / "store", sources=sources, base_iri=base_iri, jobs=jobs)
             return export(format=format, store=Path(tmp) / "store", output=output, base_iri=base_iri)
     if not isinstance(store, Store):
-        store = Store.read_only(str(store))
+        store = open_store(store)
     if output is None:
         buffer = io.BytesIO()
         dump(store, format, buffer, base_iri=base_iri)
@@ -117,6 +125,7 @@ def export(
     target = Path(output)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
+        os.chmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; the file gets the mode open() would give
         with os.fdopen(fd, "wb") as stream:
             dump(store, format, stream, base_iri=base_iri)
         os.replace(tmp, target)
@@ -124,3 +133,17 @@ def export(
         os.unlink(tmp)
         raise
     return None
+
+
+def _umask() -> int:
+    """The process umask (read from /proc where it is shown, else set and restored)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

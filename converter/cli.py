@@ -12,6 +12,7 @@ from patternkg.converter.api import export as export_library
 from patternkg.converter.diagnostics import BuildReport
 from patternkg.converter.dumps import FORMATS
 from patternkg.converter.pipeline import load_library, write_store
+from patternkg.converter.storedir import StoreDirError
 from patternkg.options import source_arguments
 
 report_option = click.option("--report", "report_format", type=click.Choice(["text", "json"]), default="text",
@@ -21,6 +22,12 @@ quiet_option = click.option("--quiet", "-q", is_flag=True, help="Only print erro
 timestamp_option = click.option("--timestamp", metavar="DATETIME", default=None,
                                 help="Record this xsd:dateTime as dcterms:issued (default: none, for "
                                      "reproducible output).")
+
+
+def fail(exc: StoreDirError) -> None:
+    """One line naming the path, and the error's exit status (no traceback)."""
+    click.echo(f"patternkg: {exc}", err=True)
+    sys.exit(exc.exit_code)
 
 
 def emit_report(report: BuildReport, fmt: str, *, quiet: bool, stream=None) -> None:
@@ -35,8 +42,9 @@ def emit_report(report: BuildReport, fmt: str, *, quiet: bool, stream=None) -> N
 
 @click.command()
 @source_arguments
-@click.option("--store", "store_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Directory of the Oxigraph store to write (replaced atomically).")
+@click.option("--store", "store_dir", required=True, type=click.Path(path_type=Path),
+              help="Store directory to write a new generation into (see docs/server.md#generations); "
+                   "a new path, an empty folder or a store patternkg wrote.")
 @click.option("--compact/--no-compact", default=True, show_default=True,
               help="Compact the finished store: ~15% more build time, queries on it up to 2-4x faster.")
 @report_option
@@ -46,13 +54,20 @@ def emit_report(report: BuildReport, fmt: str, *, quiet: bool, stream=None) -> N
 def build(sources, base_iri, max_file_size, jobs, store_dir, compact, report_format, strict, quiet, timestamp):
     """Convert a library into an on-disk Oxigraph store.
 
-    The store is written beside DIR and swapped in only when the build completes,
-    so a failed or interrupted build leaves an existing store intact. Files that
-    cannot be converted are reported and skipped. Exit status: 0 when no file
-    failed, 1 when any did (with --strict, also when there are warnings).
+    Each build writes a new immutable generation inside DIR and makes it current
+    with one atomic rename, so a failed or interrupted build leaves the current
+    store intact and a running server never sees a half-written one. DIR must be
+    new, empty or a store patternkg wrote (anything else is refused, exit status
+    2; nothing foreign is ever deleted). Files that cannot be converted are
+    reported and skipped. Exit status: 0 when no file failed, 1 when any did
+    (with --strict, also when there are warnings).
     """
-    report = build_store(store=store_dir, sources=sources, base_iri=base_iri, max_file_size=max_file_size,
-                         jobs=jobs, progress=not quiet, issued=timestamp, compact=compact)
+    try:
+        report = build_store(store=store_dir, sources=sources, base_iri=base_iri, max_file_size=max_file_size,
+                             jobs=jobs, progress=not quiet, issued=timestamp, compact=compact,
+                             notify=lambda line: click.echo(f"patternkg: {line}", err=True))
+    except StoreDirError as exc:
+        fail(exc)
     emit_report(report, report_format, quiet=quiet)
     sys.exit(report.exit_code(strict=strict))
 
@@ -81,7 +96,10 @@ def export(sources, base_iri, max_file_size, jobs, store_dir, fmt, output, repor
     if store_dir is not None:
         if sources:
             raise click.UsageError("give either SOURCE... or --store, not both")
-        export_library(format=fmt, store=store_dir, output=target, base_iri=base_iri)
+        try:
+            export_library(format=fmt, store=store_dir, output=target, base_iri=base_iri)
+        except StoreDirError as exc:
+            fail(exc)
         return
     import tempfile
 

@@ -8,8 +8,9 @@ pattern with that id, ``pkg:backedBy`` is settled for the patterns whose files c
 not tell (:func:`derive_backing`), and a VoID/DCAT description of the dataset is added; with
 ``compact=True`` (on-disk stores that will be queried) the store is then compacted. A file
 that fails is reported and skipped; the others still convert. The returned
-:class:`~.diagnostics.BuildReport` lists everything. :func:`write_store` wraps a
-fill in an atomic directory swap so a failed or interrupted build never leaves a
+:class:`~.diagnostics.BuildReport` lists everything. :func:`write_store` writes a
+fill as a new immutable generation of a store directory (:mod:`.storedir`), made
+current by one atomic rename, so a failed or interrupted build never leaves a
 half-written store where a good one was.
 """
 
@@ -22,7 +23,6 @@ import shutil
 import sys
 import threading
 import time
-import traceback
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -418,59 +418,42 @@ class _NoProgress:
 T = TypeVar("T")
 
 
-def write_store(directory: Path, fill: Callable[[Store], T]) -> T:
-    """Run *fill* on a new on-disk store and swap it into *directory* only on success.
+def write_store(
+    directory: Path,
+    fill: Callable[[Store], T],
+    *,
+    sources: Sequence[Path] | None = None,
+    base_iri: str | None = None,
+    sidecars: Sequence[tuple[str, str]] | None = None,
+    from_current: bool = False,
+    notify: Callable[[str], None] | None = None,
+) -> T:
+    """Run *fill* on the store of a new generation of store directory *directory*.
 
-    The new store is written beside the target; an existing store is replaced by two
-    renames after the new one is complete and closed, and is left untouched when
-    *fill* raises (including KeyboardInterrupt). A swap interrupted between its two
-    renames is repaired on the next call.
+    The generation becomes current only when *fill* and the sidecar writers (by default
+    :data:`~.sidecars.SIDECARS`) complete; a failure or a kill (including
+    KeyboardInterrupt) leaves the previous generation current and intact. Refusals,
+    the build lock, stale partials and the layout: :mod:`~.storedir`. When *fill*
+    returns a :class:`BuildReport`, its counts go into the generation's metadata, with
+    *base_iri* and a digest of *sources* (the source folders are also refused as targets).
     """
-    directory = Path(directory)
-    parent = directory.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    _recover(directory)
-    partial = parent / f".{directory.name}.partial-{os.getpid()}"
-    shutil.rmtree(partial, ignore_errors=True)
-    store = Store(str(partial))
-    try:
-        result = fill(store)
-        store.flush()
-    except BaseException as exc:
-        # Frames in the traceback still reference the store; clear them so RocksDB
-        # closes before its directory is removed.
-        traceback.clear_frames(exc.__traceback__)
-        del store
-        gc.collect()
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    del store  # closes the store before it is moved into place
-    gc.collect()
-    old = parent / f".{directory.name}.old-{os.getpid()}"
-    if directory.exists():
-        os.rename(directory, old)
-    os.rename(partial, directory)
-    shutil.rmtree(old, ignore_errors=True)
-    return result
+    from patternkg.converter import sidecars as sidecar_module
+    from patternkg.converter.storedir import source_digest, write_generation
 
+    digest = None
+    if sources is not None:
+        digest = source_digest((f.relpath, f.path) for f in discover([Path(s) for s in sources]))
 
-def _recover(directory: Path) -> None:
-    """Finish or undo what a killed build left behind."""
-    for partial in directory.parent.glob(f".{directory.name}.partial-*"):
-        if not _alive(partial.name.rsplit("-", 1)[1]):
-            shutil.rmtree(partial, ignore_errors=True)
-    if directory.exists():
-        return
-    for old in sorted(directory.parent.glob(f".{directory.name}.old-*")):
-        os.rename(old, directory)
-        return
+    def metadata(result: object) -> dict:
+        data: dict = {"base_iri": base_iri, "source_digest": digest}
+        if isinstance(result, BuildReport):
+            data.update(triples=result.triples, files=result.files, patterns=result.patterns,
+                        errors=len(result.errors), warnings=len(result.warnings))
+        return data
 
+    def report(result: object) -> BuildReport:
+        return result if isinstance(result, BuildReport) else BuildReport()
 
-def _alive(pid: str) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:
-        return True
-    return True
+    writers = sidecar_module.load_writers(sidecar_module.SIDECARS if sidecars is None else sidecars)
+    return write_generation(directory, fill, metadata=metadata, sidecars=writers, report=report,
+                            sources=[] if sources is None else list(sources) or default_sources(), from_current=from_current, notify=notify)

@@ -14,7 +14,7 @@ from pathlib import Path
 from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, Store, Triple
 
 from patternkg.converter.diagnostics import BuildReport
-from patternkg.converter.namespaces import DCAT, DCTERMS, ONTOLOGY_IRI, RDF, VOID, Library, pkg
+from patternkg.converter.namespaces import DCAT, DCTERMS, ONTOLOGY_IRI, RDF, SKOS, VOID, Library, pkg
 from patternkg.converter.values import XSD_DATETIME, XSD_INTEGER
 
 A = NamedNode(RDF + "type")
@@ -32,6 +32,32 @@ def _count(store: Store, query: str) -> int:
 
 def _int(n: int) -> Literal:
     return Literal(str(n), datatype=XSD_INTEGER)
+
+
+#: scheme name (``B scheme/<name>``) -> label
+SCHEME_LABELS = {
+    "patterns": "Patterns",
+    "domains": "Domains",
+    "commons-domains": "Commons domains",
+    "communities": "Communities",
+}
+
+
+def describe_schemes(store: Store, library: Library) -> list[Triple]:
+    """``skos:ConceptScheme`` descriptions of the library's schemes that concepts are in, so that
+    every scheme IRI the data mints has a description of its own."""
+    space = library.base + "scheme/"
+    out = []
+    for row in store.query(f"SELECT DISTINCT ?s WHERE {{ ?c <{SKOS}inScheme> ?s FILTER(STRSTARTS(STR(?s), \"{space}\")) }} "
+                           "ORDER BY ?s"):
+        scheme = row[0]
+        name = scheme.value[len(space):]
+        out += [
+            Triple(scheme, A, NamedNode(SKOS + "ConceptScheme")),
+            Triple(scheme, NamedNode(SKOS + "prefLabel"), Literal(SCHEME_LABELS.get(name, name), language="en")),
+            Triple(scheme, NamedNode(DCTERMS + "isPartOf"), library.dataset),
+        ]
+    return out
 
 
 def describe_dataset(store: Store, library: Library, report: BuildReport, *, sources: Sequence[Path],
@@ -72,5 +98,6 @@ def describe_dataset(store: Store, library: Library, report: BuildReport, *, sou
         out.append(Triple(d, NamedNode(DCTERMS + "license"), row[0]))
     if issued:
         out.append(Triple(d, NamedNode(DCTERMS + "issued"), Literal(issued, datatype=XSD_DATETIME)))
+    out += describe_schemes(store, library)
     graph = DefaultGraph()
     return [Quad(t.subject, t.predicate, t.object, graph) for t in out]

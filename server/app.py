@@ -2,7 +2,8 @@
 
 ``create_app(config)`` wires the blueprints (SPARQL protocol, linked data,
 dumps, health) to one :class:`AppState` kept in ``app.extensions["patternkg"]``:
-the configuration and the :class:`~.pool.QueryPool` of worker processes. The app
+the configuration, the generation of the store being served and the
+:class:`~.pool.QueryPool` of worker processes. The app
 itself never opens the store; every store access goes through the pool, so it
 is safe to create the app before the WSGI server forks (workers are started
 lazily, per process).
@@ -20,11 +21,14 @@ from typing import Any
 from flask import Flask, Response, request
 
 from patternkg.converter.dumps import jsonld_context, library_prefixes
+from patternkg.converter.storedir import Generation, open_generation
 
 from .config import ServerConfig
 from .errors import error_response, register_error_handlers
 from .fastpath import SparqlFastPath
 from .pool import PoolSettings, QueryPool
+
+GENERATION_HEADER = "Patternkg-Generation"
 
 
 @dataclass
@@ -33,6 +37,9 @@ class AppState:
     pool: QueryPool
     dumps_dir: Path
     prefixes: dict[str, str] = field(default_factory=dict)
+    generation: Generation | None = None
+    """The generation being served (id, directory with its sidecars, metadata); see
+    :mod:`patternkg.converter.storedir`. Code that reads a sidecar opens it from here."""
 
 
 def _jsonld_context(config: ServerConfig) -> dict[str, Any] | None:
@@ -44,11 +51,12 @@ def _jsonld_context(config: ServerConfig) -> dict[str, Any] | None:
     return context if isinstance(context, dict) else None
 
 
-def pool_settings(config: ServerConfig, size: int | None = None) -> PoolSettings:
-    """The pool settings implied by *config* (``size`` defaults to ``config.workers``)."""
+def pool_settings(config: ServerConfig, size: int | None = None, *, store: Path | None = None) -> PoolSettings:
+    """The pool settings implied by *config* (``size`` defaults to ``config.workers``;
+    ``store``, the Oxigraph store to open, to ``config.store``)."""
     prefixes = dict(config.prefixes or library_prefixes(config.base_iri))
     return PoolSettings(
-        store=Path(config.store),
+        store=Path(store or config.store),
         size=size if size is not None else config.workers,
         timeout=config.timeout,
         max_rows=config.max_rows,
@@ -70,10 +78,12 @@ def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
     app.config["MAX_FORM_MEMORY_SIZE"] = config.max_request_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    settings = pool_settings(config, pool_size)
+    generation = open_generation(config.store)
+    settings = pool_settings(config, pool_size, store=generation.store_path)
     dumps_dir = Path(config.dumps_dir) if config.dumps_dir else Path(tempfile.mkdtemp(prefix="patternkg-dumps-"))
+    pool = QueryPool(settings, generation=generation.id)
     app.extensions["patternkg"] = AppState(
-        config=config, pool=QueryPool(settings), dumps_dir=dumps_dir, prefixes=settings.prefixes
+        config=config, pool=pool, dumps_dir=dumps_dir, prefixes=settings.prefixes, generation=generation
     )
     register_error_handlers(app)
 
@@ -105,7 +115,29 @@ def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
     # plain GET /sparql?query= bypasses Flask's per-request machinery (same checks, same pool)
     app.wsgi_app = SparqlFastPath(app.wsgi_app, app.extensions["patternkg"].pool, config.cors_origins,
                                   max_request_line=config.max_request_line)  # type: ignore[method-assign]
+    app.wsgi_app = GenerationHeader(app.wsgi_app, pool)  # type: ignore[method-assign]
     return app
+
+
+class GenerationHeader:
+    """WSGI middleware: every response names the generation it came from (``Patternkg-Generation``).
+
+    The id is that of the query worker that answered when the request ran a query (set
+    per request thread by the pool), else the generation the pool serves now."""
+
+    def __init__(self, wsgi_app: Any, pool: QueryPool) -> None:
+        self.wsgi_app = wsgi_app
+        self.pool = pool
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        pool = self.pool
+        pool.forget_answer()
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            headers.append((GENERATION_HEADER, pool.answered_by() or pool.generation))
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        return self.wsgi_app(environ, start)
 
 
 _CORS_PATHS = ("/sparql", "/void", "/dumps", "/pattern", "/api/")

@@ -234,11 +234,15 @@ class StoredQuery:
 
 
 def existence_query(resources: list[tuple[str, NamedNode, str]]) -> str:
-    """A SELECT of the parameter names whose resource is not in the store (an instance of its class)."""
+    """A SELECT of the parameter names whose resource is not in the store: not an instance of its
+    class and, for patterns, not referenced either (a relationship target without a file of its
+    own is a fine question: "what enables X" has answers when files name X)."""
     rows = " ".join(f"({Literal(name)} {term} {NamedNode(cls)})" for name, term, cls in resources)
+    pattern = NamedNode(RESOURCE_CLASSES["pattern"])
     return (
         "SELECT ?parameter WHERE { VALUES (?parameter ?resource ?class) { " + rows + " } "
-        "FILTER NOT EXISTS { ?resource a ?class } } ORDER BY ?parameter"
+        "FILTER NOT EXISTS { ?resource a ?class } "
+        f"FILTER NOT EXISTS {{ FILTER(?class = {pattern}) ?referrer ?link ?resource }} }} ORDER BY ?parameter"
     )
 
 

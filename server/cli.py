@@ -79,6 +79,14 @@ def serve(
     """
     if store is not None and sources:
         raise click.UsageError("give either SOURCE... or --store, not both")
+    if store is not None:
+        from patternkg.converter.storedir import StoreDirError, open_generation
+
+        try:
+            open_generation(store)  # checked here, before anything starts: one line, exit status 2
+        except StoreDirError as exc:
+            click.echo(f"patternkg: {exc}", err=True)
+            sys.exit(exc.exit_code)
     with ExitStack() as stack:
         if store is None:
             store = _build(stack, sources, base_iri, max_file_size, jobs)

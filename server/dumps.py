@@ -1,10 +1,14 @@
-"""``/dumps/``: the whole library as Turtle, JSON-LD and N-Quads, with ETag and gzip.
+"""``/dumps/``: the whole library as Turtle, N-Triples, N-Quads, TriG and JSON-LD.
 
 Dumps are written on first request by a query worker (with the converter's
-``export`` when it is available, else pyoxigraph's serialisers) into the dumps
-folder, gzipped next to it, and then served as static files: a strong ETag
-(SHA-256 of the content), ``If-None-Match`` -> 304, ``Content-Encoding: gzip``
-when the client accepts it. The store is read-only, so a dump never goes stale.
+``export``) into the dumps folder, gzipped next to it, and then served as
+static files by werkzeug's ``send_file``, which does the HTTP work: a strong
+ETag (SHA-256 of the content), ``If-None-Match``/``If-Modified-Since`` -> 304,
+single byte ranges -> 206. A request for several ranges gets the whole file
+with 200 (RFC 9110 section 14.2 lets a server ignore ``Range``; werkzeug would
+answer 416). ``Content-Encoding: gzip`` when the client accepts it. The store is
+read-only, so a dump never goes stale; :func:`dump_files` gives each dump's
+size and checksum to the VoID/DCAT description.
 """
 
 from __future__ import annotations
@@ -14,26 +18,46 @@ import hashlib
 import os
 import shutil
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, request, send_file, url_for
+from flask import Blueprint, Response, current_app, request, url_for
+from werkzeug.utils import send_file
 
 from .errors import error_response
 
 bp = Blueprint("dumps", __name__)
 
-#: file name -> (export format, media type)
+#: file name -> (export format, media type). werkzeug adds ``; charset=utf-8`` to text/* types.
 DUMPS: dict[str, tuple[str, str]] = {
-    "library.ttl": ("turtle", "text/turtle; charset=utf-8"),
-    "library.jsonld": ("jsonld", "application/ld+json"),
+    "library.ttl": ("turtle", "text/turtle"),
+    "library.nt": ("ntriples", "application/n-triples"),
     "library.nq": ("nquads", "application/n-quads"),
+    "library.trig": ("trig", "application/trig"),
+    "library.jsonld": ("jsonld", "application/ld+json"),
 }
 
+
+@dataclass(frozen=True)
+class DumpFile:
+    """One written dump: its path, size in bytes and SHA-256 (hex) of the uncompressed file."""
+
+    name: str
+    path: Path
+    size: int
+    sha256: str
+
+    @property
+    def media_type(self) -> str:
+        return DUMPS[self.name][1]
+
+
 _lock = threading.Lock()
-_etags: dict[Path, str] = {}
+_files: dict[Path, DumpFile] = {}
 
 
-def _ensure(name: str) -> Path:
+def ensure_dump(name: str) -> DumpFile:
+    """The dump *name* (a key of :data:`DUMPS`), written by a query worker if it is not yet."""
     state = current_app.extensions["patternkg"]
     folder: Path = state.dumps_dir
     path = folder / name
@@ -47,13 +71,19 @@ def _ensure(name: str) -> Path:
                 shutil.copyfileobj(src, dst)
             os.replace(gz_tmp, path.with_name(name + ".gz"))
             os.replace(tmp, path)
-        if path not in _etags:
+        known = _files.get(path)
+        if known is None:
             digest = hashlib.sha256()
             with open(path, "rb") as f:
                 for chunk in iter(lambda: f.read(1 << 20), b""):
                     digest.update(chunk)
-            _etags[path] = digest.hexdigest()[:32]
-    return path
+            known = _files[path] = DumpFile(name, path, path.stat().st_size, digest.hexdigest())
+    return known
+
+
+def dump_files() -> list[DumpFile]:
+    """Every dump, written first where needed (in :data:`DUMPS` order)."""
+    return [ensure_dump(name) for name in DUMPS]
 
 
 @bp.route("/dumps/")
@@ -72,14 +102,17 @@ def index() -> Response:
 def dump(name: str) -> Response:
     if name not in DUMPS:
         return error_response(404, "not-found", f"no dump {name!r}; see /dumps/")
-    path = _ensure(name)
-    etag = _etags[path]
-    media = DUMPS[name][1]
+    info = ensure_dump(name)
+    environ = request.environ
+    ranges = request.range
+    if ranges is not None and len(ranges.ranges) > 1:
+        environ = {k: v for k, v in environ.items() if k not in ("HTTP_RANGE", "HTTP_IF_RANGE")}
     if request.accept_encodings["gzip"] > 0:
-        response = send_file(path.with_name(name + ".gz"), mimetype=media, etag=etag + "-gz", conditional=True)
+        response = send_file(info.path.with_name(name + ".gz"), environ, mimetype=info.media_type,
+                             etag=info.sha256[:32] + "-gz", conditional=True)
         response.headers["Content-Encoding"] = "gzip"
     else:
-        response = send_file(path, mimetype=media, etag=etag, conditional=True)
+        response = send_file(info.path, environ, mimetype=info.media_type, etag=info.sha256[:32], conditional=True)
     response.headers["Vary"] = "Accept-Encoding"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -23,6 +23,8 @@ import json
 from typing import Any
 from urllib.parse import parse_qs
 
+from werkzeug.wsgi import get_current_url
+
 from .errors import QUERY_ERROR_STATUS
 from .guard import RequestRefused, inspect_query
 from .negotiation import negotiate
@@ -73,7 +75,8 @@ class SparqlFastPath:
         if wanted is None:
             return self.wsgi_app(environ, start_response)
         try:
-            kind, body = self.pool.query(query, results_offer.format, graph_offer.format)
+            kind, body = self.pool.query(query, results_offer.format, graph_offer.format,
+                                         base_iri=get_current_url(environ, strip_querystring=True))
         except QueryError as exc:
             status = QUERY_ERROR_STATUS.get(exc.kind, 500)
             body = json.dumps({"error": exc.kind, "message": exc.message, "status": status},

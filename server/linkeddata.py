@@ -1,49 +1,54 @@
-"""Linked-data routes: pattern IRIs, the ontology IRI and ``/void`` dereference here.
+"""Linked-data routes: every IRI the data mints dereferences here.
 
-- ``/pattern/<slug>`` (and the same under the path of the base IRI, e.g.
-  ``/patternkg/library/pattern/<slug>``): the pattern's description -- its own
-  triples, those of its ``#fragment`` nodes (qualified relationships, labels,
-  assessment, ...) and labels of everything it links to -- as Turtle, JSON-LD or
-  N-Triples by ``Accept``; an HTML page for browsers; 404 for an unknown slug.
-- ``/ontology`` (and the path of the ontology IRI): the ontology file.
-- ``/void``: the VoID/DCAT description of the dataset (the triples of
-  ``<BASE>dataset`` and of its blank or ``<BASE>dataset...`` nodes written by the
-  converter, or a ``<BASE>graph/meta`` graph, plus ``void:sparqlEndpoint``); for a
-  store without one, a minimal description (``void:triples``) is made up.
+Each route answers at the local path (``/pattern/<slug>``) and at the path of the
+IRI itself (``/patternkg/library/pattern/<slug>`` for the default base IRI), so a
+deployment behind ``https://w3id.org/patternkg/`` resolves the IRIs as they are.
+RDF formats by ``Accept`` (Turtle, JSON-LD, N-Triples, RDF/XML; ``*/*`` gets
+Turtle); ``text/html`` gets the web front end's page
+(:func:`patternkg.server.pages.resource_page`) when it is installed.
+
+| IRI | path | answer |
+|---|---|---|
+| ``B pattern/<slug>`` | ``/pattern/<slug>`` | the pattern, its ``#fragment`` nodes, labels of what it links to |
+| the same, referenced but without a file | | **404** whose body (RDF or HTML) says so and lists the referrers |
+| ``B domain/<d>``, ``B commons-domain/<d>``, ``B community/<id>``, ``B entity/<id>``, ``B agent/<name>``, ``B scheme/<name>`` | ``/domain/<d>``, ... | the resource's triples and the fragment-less resources pointing at it, with labels |
+| ``B dataset`` | ``/dataset``, ``/void`` | the VoID/DCAT description (:mod:`.dataset`) |
+| the ontology IRI, its ``owl:versionIRI`` | ``/ontology``, ``/ontology/<version>`` | the ontology (Turtle as shipped, other RDF formats, HTML documentation) |
+| ``https://w3id.org/patternkg/vocab/`` (the ontology's ``rdfs:seeAlso``) | ``/vocab/`` | every concept scheme and concept |
+| ``https://w3id.org/patternkg/vocab/<scheme>[/<value>]`` | ``/vocab/<scheme>[/<value>]`` | the scheme (with its concepts) or the concept, from the ontology file |
+
+Anything else under these paths is 404 (JSON error body). IRIs reach SPARQL only
+as validated ``NamedNode`` terms (:mod:`.descriptions`).
 """
 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, render_template_string, request, url_for
 
-from patternkg.converter.namespaces import VOID, Library, is_safe_segment
+from patternkg.converter.namespaces import RDF, RDFS, SKOS, VOCAB, Library
 
 from .config import ServerConfig
+from .descriptions import OntologyDocument, pattern_query, referrers_query, resource_query, state_query
 from .errors import error_response
-from .negotiation import PAGE_OFFERS, Offer, choose
+from .negotiation import PAGE_OFFERS, RDF_PAGE_OFFERS, Offer, choose
 
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
-LABELS = (
-    "<http://www.w3.org/2000/01/rdf-schema#label> <http://www.w3.org/2004/02/skos/core#prefLabel> "
-    "<http://purl.org/dc/terms/title>"
-)
-
-
-def _pattern_where(iri: str) -> str:
-    return f"""
-    {{ BIND(<{iri}> AS ?s) }}
-    UNION {{ <{iri}> ?link ?s . FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{iri}#")) }}
-    ?s ?p ?o .
-    OPTIONAL {{ ?o ?lp ?label . VALUES ?lp {{ {LABELS} }} FILTER(!isBlank(?o)) }}
-    """
+#: path segment under the base IRI -> the kind of page the web front end renders
+RESOURCE_KINDS: dict[str, str] = {
+    "domain": "domain",
+    "commons-domain": "commons-domain",
+    "community": "community",
+    "entity": "entity",
+    "agent": "agent",
+    "scheme": "scheme",
+}
+PROJECT_ROOT = "https://w3id.org/patternkg/"
 
 
 def _state() -> Any:
@@ -55,27 +60,35 @@ def _run(query: str, results: str = "JSON", graph: str = "N_TRIPLES") -> bytes:
     return body
 
 
-def serialize(triples: list[ox.Triple], offer: Offer) -> bytes:
-    """Serialise a small graph in the parent process (Turtle with the project's prefixes)."""
-    prefixes = _state().prefixes
-    if offer.format == "JSON_LD":
-        graph = json.loads(ox.serialize(triples, format=ox.RdfFormat.JSON_LD) or b"[]")
-        context = _state().pool.settings.jsonld_context or prefixes
-        try:
-            from pyld import jsonld
+def construct(query: str) -> list[ox.Triple]:
+    """The triples of a CONSTRUCT run by a query worker."""
+    return [q.triple for q in ox.parse(_run(query), format=ox.RdfFormat.N_TRIPLES)]
 
-            document = jsonld.compact(graph, {"@context": context})
-        except ImportError:
-            document = {"@context": context, "@graph": graph}
+
+def select(query: str) -> list[dict[str, Any]]:
+    return json.loads(_run(query))["results"]["bindings"]
+
+
+def serialize(triples: list[ox.Triple], offer: Offer) -> bytes:
+    """Serialise a small graph in the parent process: Turtle with the project's prefixes, JSON-LD
+    compacted with the project's context (the same compaction as the dumps and the workers)."""
+    state = _state()
+    if offer.format == "JSON_LD":
+        from patternkg.converter.dumps import JsonLdCompactor
+
+        compactor = JsonLdCompactor(state.prefixes)
+        scratch = ox.Store()
+        scratch.extend(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
+        document = {"@context": compactor.context, "@graph": list(compactor.nodes(scratch))}
         return json.dumps(document, ensure_ascii=False).encode()
     rdf_format = getattr(ox.RdfFormat, offer.format)
     if offer.format in ("TURTLE", "TRIG"):
-        return ox.serialize(triples, format=rdf_format, prefixes=prefixes)
+        return ox.serialize(triples, format=rdf_format, prefixes=state.prefixes)
     return ox.serialize(triples, format=rdf_format)
 
 
-def rdf_response(triples: list[ox.Triple], offer: Offer) -> Response:
-    response = Response(serialize(triples, offer), content_type=offer.content_type)
+def rdf_response(triples: list[ox.Triple], offer: Offer, status: int = 200) -> Response:
+    response = Response(serialize(triples, offer), status=status, content_type=offer.content_type)
     response.headers["Vary"] = "Accept"
     return response
 
@@ -87,85 +100,157 @@ def _negotiate(offers: tuple[Offer, ...] = PAGE_OFFERS) -> Offer:
     return offer
 
 
-def _prefixed_path(iri: str) -> str:
+def _described_or_referenced(iri: str) -> tuple[bool, bool]:
+    row = select(state_query(iri))[0]
+    return row["described"]["value"] == "true", row["referenced"]["value"] == "true"
+
+
+def html_page(kind: str, iri: str, key: str, fallback: Callable[[], list[ox.Triple]]) -> Response:
+    """The web front end's page for *iri*, or (without it) a plain table of *fallback*'s triples."""
+    try:
+        from .pages import resource_page
+    except ImportError:
+        resource_page = None
+    if resource_page is not None:
+        response = resource_page(kind=kind, iri=iri, key=key)
+    else:
+        response = Response(_table_page(iri, key, fallback()), content_type="text/html; charset=utf-8")
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def _path(iri: str) -> str:
     path = urlsplit(iri).path
     return path if path.startswith("/") else "/" + path
 
 
-@lru_cache(maxsize=4)
-def _ontology(path: Path) -> tuple[bytes, list[ox.Triple]]:
-    data = path.read_bytes()
-    triples = [q.triple for q in ox.parse(data, format=ox.RdfFormat.TURTLE)]
-    return data, triples
+def _local(iri: str) -> str | None:
+    """The short local path of an IRI under https://w3id.org/patternkg/ (``/vocab/...``)."""
+    return "/" + iri[len(PROJECT_ROOT):] if iri.startswith(PROJECT_ROOT) else None
 
 
 def make_blueprint(config: ServerConfig) -> Blueprint:
     bp = Blueprint("linkeddata", __name__, template_folder="templates")
     library = Library(config.base_iri)
+    ontology = OntologyDocument(Path(config.ontology_file))
+    base_path = _path(config.base_iri)
+
+    def route(rules: set[str], name: str, view: Callable[..., Response], **defaults: Any) -> None:
+        for i, rule in enumerate(sorted(r for r in rules if r)):
+            bp.add_url_rule(rule, f"{name}{i}" if i else name, view, **({"defaults": defaults} if defaults else {}))
+
+    # -- patterns ----------------------------------------------------------------
 
     def pattern(slug: str) -> Response:
-        if not is_safe_segment(slug):
+        try:
+            iri = library.pattern(slug).value
+        except ValueError:
             abort(404, f"no pattern {slug!r}")
-        iri = library.pattern(slug).value
-        exists = json.loads(_run(f"ASK {{ <{iri}> ?p ?o }}"))["boolean"]
-        if not exists:
+        described, referenced = _described_or_referenced(iri)
+        if not described and not referenced:
             abort(404, f"no pattern {slug!r} in this library")
         offer = _negotiate()
-        if offer.format == "html":
-            return _pattern_page(iri, slug)
-        body = _run(
-            f"CONSTRUCT {{ ?s ?p ?o . ?o ?lp ?label }} WHERE {{ {_pattern_where(iri)} }}",
-            graph=offer.format,
-        )
-        response = Response(body, content_type=offer.content_type)
-        response.headers["Vary"] = "Accept"
-        return response
+        if described:
+            if offer.format == "html":
+                return html_page("pattern", iri, slug, lambda: construct(pattern_query(iri)))
+            return _graph(pattern_query(iri), offer)
+        return _missing_pattern(iri, slug, offer)
 
-    paths = {"/pattern/<slug>", _prefixed_path(config.base_iri) + "pattern/<slug>"}
-    for i, rule in enumerate(sorted(paths)):
-        bp.add_url_rule(rule, f"pattern{i}" if i else "pattern", pattern)
+    route({"/pattern/<slug>", base_path + "pattern/<slug>"}, "pattern", pattern)
 
-    def ontology() -> Response:
+    # -- domains, communities, entities, agents, schemes ------------------------
+
+    def resource(segment: str, key: str) -> Response:
+        try:
+            iri = ox.NamedNode(f"{config.base_iri}{segment}/{key}").value
+        except ValueError:
+            abort(404, f"no {segment} {key!r}")
+        described, referenced = _described_or_referenced(iri)
+        if not described and not referenced:
+            abort(404, f"no {segment} {key!r} in this library")
         offer = _negotiate()
-        data, triples = _ontology(Path(config.ontology_file))
+        if offer.format == "html":
+            return html_page(RESOURCE_KINDS[segment], iri, key, lambda: construct(resource_query(iri)))
+        return _graph(resource_query(iri), offer)
+
+    for segment in RESOURCE_KINDS:
+        route({f"/{segment}/<key>", f"{base_path}{segment}/<key>"}, segment.replace("-", "_"), resource,
+              segment=segment)
+
+    # -- the dataset ---------------------------------------------------------------
+
+    def dataset() -> Response:
+        offer = _negotiate(PAGE_OFFERS)
+        if offer.format == "html":
+            return html_page("dataset", library.dataset.value, "dataset", _dataset_triples)
+        return rdf_response(_dataset_triples(), offer)
+
+    def _dataset_triples() -> list[ox.Triple]:
+        from .dataset import count_triples, describe_dataset, stored_description
+        from .dumps import dump_files
+
+        stored = stored_description(library, construct, lambda: count_triples(_run))
+        return describe_dataset(
+            library=library, stored=stored, endpoint=url_for("sparql.sparql", _external=True),
+            dumps=[(f, url_for("dumps.dump", name=f.name, _external=True)) for f in dump_files()],
+            queries=_catalogue(), query_url=lambda name: url_for("queries.run_query", name=name, _external=True),
+        )
+
+    route({"/void", "/dataset", base_path + "dataset"}, "void", dataset)
+
+    # -- the ontology and its controlled vocabularies ----------------------------------
+
+    def ontology_document() -> Response:
+        offer = _negotiate()
         if offer.format == "html":
             return Response(
-                render_template("document.html", title=config.ontology_iri, text=data.decode("utf-8")),
+                render_template("document.html", title=config.ontology_iri, text=ontology.data.decode("utf-8")),
                 content_type="text/html; charset=utf-8",
             )
         if offer.format == "TURTLE":
-            response = Response(data, content_type=offer.content_type)
+            response = Response(ontology.data, content_type=offer.content_type)
             response.headers["Vary"] = "Accept"
             return response
-        return rdf_response(triples, offer)
+        return rdf_response(ontology.triples, offer)
 
-    for i, rule in enumerate(sorted({"/ontology", _prefixed_path(config.ontology_iri)})):
-        bp.add_url_rule(rule, f"ontology{i}" if i else "ontology", ontology)
+    ontology_rules = {"/ontology", _path(config.ontology_iri)}
+    for version in ontology.version_iris:
+        ontology_rules |= {_path(version), _local(version) or ""}
+    route(ontology_rules, "ontology", ontology_document)
 
-    @bp.route("/void")
-    def void() -> Response:
-        offer = _negotiate(PAGE_OFFERS[:3] + PAGE_OFFERS[5:])
-        meta = config.base_iri + "graph/meta"  # older layout: a VoID graph of its own
-        ds = library.dataset.value
-        data = _run(
-            f"""CONSTRUCT {{ ?s ?p ?o }} WHERE {{
-                {{ GRAPH <{meta}> {{ ?s ?p ?o }} }}
-                UNION {{ BIND(<{ds}> AS ?s) ?s ?p ?o }}
-                UNION {{ <{ds}> ?x ?s . FILTER(isBlank(?s) || STRSTARTS(STR(?s), "{ds}")) ?s ?p ?o }}
-            }}"""
-        )
-        triples = [q.triple for q in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)]
-        dataset = library.dataset
-        endpoint = ox.NamedNode(url_for("sparql.sparql", _external=True))
+    def vocabulary(scheme: str = "", value: str = "") -> Response:
+        iri = VOCAB + (f"{scheme}/{value}" if value else scheme)
+        triples = ontology.vocabulary(VOCAB) if not scheme else ontology.describe(iri)
+        if not triples and value:
+            triples = _unlisted_concept(iri, scheme, value)
         if not triples:
-            count = json.loads(_run("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"))
-            n = count["results"]["bindings"][0]["n"]["value"]
-            triples = [
-                ox.Triple(dataset, ox.NamedNode(RDF_TYPE), ox.NamedNode(VOID + "Dataset")),
-                ox.Triple(dataset, ox.NamedNode(VOID + "triples"), ox.Literal(n, datatype=ox.NamedNode(XSD_INTEGER))),
-            ]
-        triples.append(ox.Triple(dataset, ox.NamedNode(VOID + "sparqlEndpoint"), endpoint))
+            abort(404, f"no concept or concept scheme {iri}")
+        offer = _negotiate()
+        if offer.format == "html":
+            kind = "concept" if value else "scheme"
+            return html_page(kind, iri, value or scheme or "vocab", lambda: triples)
         return rdf_response(triples, offer)
+
+    vocab_paths = {"/vocab/", _path(VOCAB)}
+    route(vocab_paths, "vocabulary", vocabulary)
+    route({p + "<scheme>" for p in vocab_paths}, "vocabulary_scheme", vocabulary)
+    route({p + "<scheme>/<value>" for p in vocab_paths}, "vocabulary_concept", vocabulary)
+
+    def _unlisted_concept(iri: str, scheme: str, value: str) -> list[ox.Triple]:
+        """A concept the data uses under a scheme of the ontology but the ontology does not list."""
+        try:
+            node = ox.NamedNode(iri)
+        except ValueError:
+            return []
+        if VOCAB + scheme not in ontology.schemes or not _described_or_referenced(iri)[1]:
+            return []
+        return [
+            ox.Triple(node, ox.NamedNode(RDF + "type"), ox.NamedNode(SKOS + "Concept")),
+            ox.Triple(node, ox.NamedNode(SKOS + "inScheme"), ox.NamedNode(VOCAB + scheme)),
+            ox.Triple(node, ox.NamedNode(SKOS + "notation"), ox.Literal(value)),
+            ox.Triple(node, ox.NamedNode(RDFS + "comment"),
+                      ox.Literal("A value used in the library that the ontology's scheme does not list.", language="en")),
+        ]
 
     @bp.route("/")
     def index() -> Response:
@@ -174,6 +259,7 @@ def make_blueprint(config: ServerConfig) -> Blueprint:
             "void": url_for("linkeddata.void", _external=True),
             "dumps": url_for("dumps.index", _external=True),
             "ontology": url_for("linkeddata.ontology", _external=True),
+            "vocabulary": url_for("linkeddata.vocabulary", _external=True),
             "health": url_for("health.health", _external=True),
         }
         return current_app.json.response({"service": "patternkg", "links": links})
@@ -181,36 +267,47 @@ def make_blueprint(config: ServerConfig) -> Blueprint:
     return bp
 
 
-def _pattern_page(iri: str, slug: str) -> Response:
-    data = json.loads(
-        _run(f"SELECT ?s ?p ?o ?label WHERE {{ {_pattern_where(iri)} }} ORDER BY ?s ?p ?o")
-    )
-    rows = []
-    title = slug
-    summary = None
-    for b in data["results"]["bindings"]:
-        p, o = b["p"]["value"], b["o"]
-        if b["s"]["value"] == iri and p == "http://www.w3.org/2004/02/skos/core#prefLabel":
-            title = o["value"]
-        if b["s"]["value"] == iri and p == "http://www.w3.org/2004/02/skos/core#definition":
-            summary = o["value"]
-        rows.append(
-            {
-                "subject": b["s"]["value"],
-                "predicate": p,
-                "object": o["value"],
-                "is_iri": o["type"] == "uri",
-                "label": b.get("label", {}).get("value"),
-            }
-        )
-    # one row per (s, p, o): the first label wins
-    unique: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for row in rows:
-        unique.setdefault((row["subject"], row["predicate"], row["object"]), row)
-    html = render_template("pattern.html", iri=iri, title=title, summary=summary, rows=list(unique.values()))
-    response = Response(html, content_type="text/html; charset=utf-8")
+def _graph(query: str, offer: Offer) -> Response:
+    """A CONSTRUCT serialised by the query worker in the negotiated format."""
+    response = Response(_run(query, graph=offer.format), content_type=offer.content_type)
     response.headers["Vary"] = "Accept"
     return response
 
 
-__all__ = ["make_blueprint", "rdf_response", "serialize", "error_response"]
+def _missing_pattern(iri: str, slug: str, offer: Offer) -> Response:
+    """404 for a pattern that files reference but no file describes: who references it."""
+    triples = construct(referrers_query(iri))
+    if offer.format == "html":
+        response = html_page("missing-pattern", iri, slug, lambda: triples)
+        response.status_code = 404
+        return response
+    referrers = sorted({t.subject.value.split("#", 1)[0] for t in triples if t.object == ox.NamedNode(iri)})
+    note = (f"No pattern file describes {slug!r}: this library has no such pattern. "
+            f"{len(referrers)} resource(s) reference it: " + ", ".join(referrers))
+    triples.append(ox.Triple(ox.NamedNode(iri), ox.NamedNode(RDFS + "comment"), ox.Literal(note, language="en")))
+    return rdf_response(triples, offer, status=404)
+
+
+def _catalogue() -> list[Any]:
+    queries = current_app.extensions.get("patternkg.queries")
+    if queries is None:
+        return []
+    return sorted(queries.catalogue.values(), key=lambda q: q.name)
+
+
+def _table_page(iri: str, key: str, triples: list[ox.Triple]) -> str:
+    """A plain HTML table of *triples* (used only when the web front end is not installed)."""
+    labels = {t.subject.value: t.object.value for t in triples
+              if t.predicate.value in (RDFS + "label", SKOS + "prefLabel") and isinstance(t.object, ox.Literal)}
+    rows = [(t.subject.value, t.predicate.value, t.object.value, isinstance(t.object, ox.NamedNode)) for t in triples]
+    return render_template_string(_TABLE, iri=iri, title=labels.get(iri, key), rows=rows, labels=labels)
+
+
+_TABLE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title></head>
+<body><h1>{{ title }}</h1><p><code>{{ iri }}</code></p><table>
+{% for s, p, o, is_iri in rows %}<tr><td><code>{{ s }}</code></td><td><code>{{ p }}</code></td>
+<td>{% if is_iri %}<a href="{{ o }}">{{ labels.get(o, o) }}</a>{% else %}{{ o }}{% endif %}</td></tr>
+{% endfor %}</table></body></html>"""
+
+
+__all__ = ["make_blueprint", "rdf_response", "serialize", "construct", "error_response", "html_page"]

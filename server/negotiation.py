@@ -25,6 +25,7 @@ __all__ = [
     "RESULTS_OFFERS",
     "GRAPH_OFFERS",
     "PAGE_OFFERS",
+    "RDF_PAGE_OFFERS",
     "parse_accept",
     "choose",
 ]
@@ -54,7 +55,9 @@ class Offer:
 
     ``format`` names the pyoxigraph format (``QueryResultsFormat``/``RdfFormat``
     attribute) or a special renderer (``html``); ``content_type`` is the exact
-    ``Content-Type`` header sent.
+    ``Content-Type`` header sent: always the format's own media type, also when the
+    client asked with an alias (``application/json`` is answered as
+    ``application/sparql-results+json`` or ``application/ld+json``, as Oxigraph does).
     """
 
     media_type: str
@@ -62,19 +65,25 @@ class Offer:
     content_type: str
 
 
-def _offer(media_type: str, fmt: str, charset: bool = True) -> Offer:
-    return Offer(media_type, fmt, f"{media_type}; charset=utf-8" if charset else media_type)
+def _offer(media_type: str, fmt: str, answered_as: str | None = None) -> Offer:
+    """An offer for *media_type*, answered with ``Content-Type: answered_as`` (default: itself)."""
+    return Offer(media_type, fmt, f"{answered_as or media_type}; charset=utf-8")
 
 
-#: SELECT and ASK results; the first is the default.
+_RESULTS_JSON = "application/sparql-results+json"
+_RESULTS_XML = "application/sparql-results+xml"
+
+#: SELECT and ASK results; the first is the default. The aliases after the first four
+#: are the ones Oxigraph accepts, answered with the same formats and media types.
 RESULTS_OFFERS: tuple[Offer, ...] = (
-    _offer("application/sparql-results+json", "JSON"),
-    _offer("application/sparql-results+xml", "XML"),
+    _offer(_RESULTS_JSON, "JSON"),
+    _offer(_RESULTS_XML, "XML"),
     _offer("text/csv", "CSV"),
     _offer("text/tab-separated-values", "TSV"),
-    _offer("application/json", "JSON"),
-    _offer("application/xml", "XML"),
-    _offer("text/xml", "XML"),
+    _offer("application/json", "JSON", _RESULTS_JSON),
+    _offer("application/xml", "XML", _RESULTS_XML),
+    _offer("text/xml", "XML", _RESULTS_XML),
+    _offer("text/plain", "CSV", "text/csv"),
 )
 
 #: CONSTRUCT and DESCRIBE results (and RDF documents); the first is the default.
@@ -85,20 +94,30 @@ GRAPH_OFFERS: tuple[Offer, ...] = (
     _offer("application/n-quads", "N_QUADS"),
     _offer("application/rdf+xml", "RDF_XML"),
     _offer("application/trig", "TRIG"),
-    _offer("application/json", "JSON_LD"),
-    _offer("text/plain", "N_TRIPLES"),
+    _offer("application/json", "JSON_LD", "application/ld+json"),
+    _offer("text/plain", "N_TRIPLES", "application/n-triples"),
+    _offer("application/x-turtle", "TURTLE", "text/turtle"),
+    _offer("application/xml", "RDF_XML", "application/rdf+xml"),
+    _offer("text/xml", "RDF_XML", "application/rdf+xml"),
 )
 
 #: Linked-data pages: RDF first (so ``*/*`` gets Turtle), HTML for browsers,
-#: which list ``text/html`` with a higher q-value than ``*/*``.
+#: which list ``text/html`` with a higher q-value than ``*/*``. ``application/xml``
+#: is not offered: browsers list it too (q=0.9), and RDF/XML is asked for by name.
 PAGE_OFFERS: tuple[Offer, ...] = (
     _offer("text/turtle", "TURTLE"),
     _offer("application/ld+json", "JSON_LD"),
     _offer("application/n-triples", "N_TRIPLES"),
+    _offer("application/rdf+xml", "RDF_XML"),
     _offer("text/html", "html"),
     _offer("application/xhtml+xml", "html"),
-    _offer("application/json", "JSON_LD"),
+    _offer("application/json", "JSON_LD", "application/ld+json"),
+    _offer("application/x-turtle", "TURTLE", "text/turtle"),
+    _offer("text/plain", "N_TRIPLES", "application/n-triples"),
 )
+
+#: The same documents where no HTML page exists (``/void`` before the web front end).
+RDF_PAGE_OFFERS: tuple[Offer, ...] = tuple(o for o in PAGE_OFFERS if o.format != "html")
 
 
 def parse_accept(header: str | None) -> list[MediaRange]:
@@ -159,7 +178,7 @@ def choose(header: str | None, offers: tuple[Offer, ...] | list[Offer]) -> Offer
 
 _CACHEABLE_HEADER = 1024
 _CACHE_SIZE = 512
-_TABLES = {id(t): t for t in (RESULTS_OFFERS, GRAPH_OFFERS, PAGE_OFFERS)}
+_TABLES = {id(t): t for t in (RESULTS_OFFERS, GRAPH_OFFERS, PAGE_OFFERS, RDF_PAGE_OFFERS)}
 _cache: dict[tuple[str | None, int], Offer | None] = {}
 
 

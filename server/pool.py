@@ -160,8 +160,11 @@ class _Executor:
 class QueryPool:
     """Hands requests to idle workers; see the module docstring for the contract."""
 
-    def __init__(self, settings: PoolSettings) -> None:
+    def __init__(self, settings: PoolSettings, *, generation: str = "") -> None:
         self.settings = settings
+        self.generation = generation
+        """The id of the store generation the workers serve (see :mod:`patternkg.converter.storedir`)."""
+        self._answers = threading.local()
         self._pid: int | None = None
         self._lock = threading.Lock()
         self._idle: queue.LifoQueue[_Executor] = queue.LifoQueue()
@@ -218,14 +221,25 @@ class QueryPool:
             code = executor.proc.poll()
             self._replace(executor)
             raise WorkerCrashed(f"(exit status {code})" if code is not None else "") from exc
+        self._answers.generation = self.generation
         self._idle.put(executor)
         return result
 
+    def forget_answer(self) -> None:
+        """Start of a request on this thread: no worker has answered it yet."""
+        self._answers.generation = None
+
+    def answered_by(self) -> str | None:
+        """The generation of the worker that last answered on this thread (see :meth:`forget_answer`)."""
+        return getattr(self._answers, "generation", None)
+
     def query(self, query: str, results_format: str, graph_format: str, *,
-              default_graph: list[str] | None = None, named_graphs: list[str] | None = None) -> tuple[str, bytes]:
-        """Run a SPARQL query; returns ``("results", body)`` or ``("graph", body)`` in the format asked for."""
+              default_graph: list[str] | None = None, named_graphs: list[str] | None = None,
+              base_iri: str | None = None) -> tuple[str, bytes]:
+        """Run a SPARQL query; returns ``("results", body)`` or ``("graph", body)`` in the format asked for.
+        Relative IRIs in the query are resolved against *base_iri* (the protocol's request URL)."""
         return self.run("query", query=query, results_format=results_format, graph_format=graph_format,
-                        default_graph=default_graph, named_graphs=named_graphs)
+                        default_graph=default_graph, named_graphs=named_graphs, base_iri=base_iri)
 
     @property
     def alive(self) -> int:

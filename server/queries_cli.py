@@ -1,7 +1,7 @@
 """``patternkg queries`` and ``patternkg query NAME``: the prepared queries on the command line.
 
-``query`` runs in-process on ``--store DIR`` (an existing Oxigraph store, opened
-read-only) or on a fresh in-memory conversion of SOURCE... (default: the seeds).
+``query`` runs in-process on ``--store DIR`` (a store directory's current
+generation or an Oxigraph store, opened read-only; anything else: one line, exit 2) or on a fresh in-memory conversion of SOURCE... (default: the seeds).
 Parameters are ``--param name=value`` (repeatable); they are validated exactly as
 over HTTP. Exit status: 0 on success, 2 for a bad parameter or unknown query,
 3 when a pattern/domain/community is not in the library.
@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 
 import click
-from pyoxigraph import Store
 
 from patternkg.options import source_arguments
 
@@ -75,7 +74,13 @@ def query(name: str, params: tuple[str, ...], fmt: str, store: Path | None, limi
     if name not in catalogue:
         raise click.UsageError(f"no prepared query named {name!r}; see `patternkg queries`")
     if store is not None:
-        db = Store.read_only(str(store))
+        from patternkg.converter.storedir import StoreDirError, open_store
+
+        try:
+            db = open_store(store)
+        except StoreDirError as exc:
+            click.echo(f"patternkg: {exc}", err=True)
+            raise SystemExit(exc.exit_code) from None
     else:
         from patternkg.converter.api import convert
 

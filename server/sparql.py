@@ -102,7 +102,7 @@ def sparql() -> Response:
         return error_response(400, "bad-request", "no query given (expected a 'query' parameter)")
     if len(queries) > 1:
         return error_response(400, "bad-request", "exactly one 'query' parameter is allowed")
-    return execute(queries[0], default or None, named or None, req.headers.get("Accept"))
+    return execute(queries[0], default or None, named or None, req.headers.get("Accept"), base_iri=req.base_url)
 
 
 _NO_ACCEPT = object()
@@ -113,10 +113,14 @@ def execute(
     default_graph: list[str] | None,
     named_graphs: list[str] | None,
     accept: str | None | object = _NO_ACCEPT,
+    *,
+    base_iri: str | None = None,
 ) -> Response:
     """Check, negotiate, run and answer one query (see the module docstring).
 
-    ``accept`` is the request's ``Accept`` header (read from the request when not given)."""
+    ``accept`` is the request's ``Accept`` header (read from the request when not given);
+    relative IRIs in the query are resolved against ``base_iri`` (the request URL without
+    its query string, SPARQL 1.1 Protocol section 2.1.4)."""
     if not query.strip():
         return error_response(400, "bad-request", "the query is empty")
     info = inspect_query(query)
@@ -132,6 +136,6 @@ def execute(
             + ", ".join(dict.fromkeys(o.media_type for o in kinds)),
         )
     kind, body = pool().query(query, results_offer.format, graph_offer.format,
-                              default_graph=default_graph, named_graphs=named_graphs)
+                              default_graph=default_graph, named_graphs=named_graphs, base_iri=base_iri)
     offer = results_offer if kind == "results" else graph_offer
     return Response(body, status=200, headers=(("Content-Type", offer.content_type), ("Vary", "Accept")))

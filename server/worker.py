@@ -132,14 +132,18 @@ class Worker:
         graph_format: str,
         default_graph: list[str] | None = None,
         named_graphs: list[str] | None = None,
+        base_iri: str | None = None,
     ) -> tuple[str, bytes]:
+        """Run *query*; relative IRIs in it are resolved against *base_iri* (the request URL)."""
         kwargs: dict[str, Any]
         if default_graph is None and named_graphs is None:
-            kwargs = self.union_kwargs
+            kwargs = dict(self.union_kwargs)
         else:
             kwargs = {}
             kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graph or ()]
             kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs or ()]
+        if base_iri:
+            kwargs["base_iri"] = base_iri
         result = self.store.query(query, **kwargs)
         if isinstance(result, ox.QueryBoolean):
             return "results", result.serialize(format=getattr(ox.QueryResultsFormat, results_format))

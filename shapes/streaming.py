@@ -56,6 +56,7 @@ from patternkg.converter.namespaces import Library
 from patternkg.converter.pipeline import Conversion, SharedDescriptions, SourceFile
 from patternkg.shapes import index as ix
 from patternkg.shapes.locating import RDF_TYPE, FileLocs, where
+from patternkg.shapes.progress import checks_status
 from patternkg.shapes.severities import RANK
 from patternkg.shapes.shacl_sparql import run_checks
 from patternkg.shapes.shapes_graph import Finding, Shapes, SparqlConstraint
@@ -280,6 +281,7 @@ def validate_streaming(
     only: Sequence[os.PathLike | str] = (),
     index: Path | None = None,
     meta: dict | None = None,
+    progress: bool = False,
 ) -> Validation:
     """Validate the library of *files* (:func:`~patternkg.converter.pipeline.discover`) in batches
     of *batch_files* files (see the module docstring). With *index* (a directory), the
@@ -305,8 +307,10 @@ def validate_streaming(
             rows = ix.Rows(work / ix.FILES, fresh=True)
             loader = _Buffered(pipeline._Loader(store))
             order = 0
+            bar = pipeline._progress(len(files), progress)
             try:
                 for batch in _outcomes(batches, base_iri=base_iri, max_size=max_file_size, jobs=jobs):
+                    bar.update(len(batch.files))
                     results += batch.results
                     if batch.cross:
                         loader.put(batch.cross)
@@ -322,7 +326,9 @@ def validate_streaming(
                         if cross:
                             loader.put(cross)
             finally:
+                bar.close()
                 loader.close()
+            checking = checks_status(len(files), len(ctx.plan.library), enabled=progress)
             pipeline._resolve_ids(store, library, slug_by_id, id_targets)
             library_findings = run_sparql(store, shapes, base_iri=base_iri, constraints=ctx.plan.library)
             results = _finish(results, library_findings, files, files_by_slug, rows, ctx, base_iri, max_file_size)
@@ -333,6 +339,7 @@ def validate_streaming(
                     by_file[r.file].append(result_tuple(r))
                 rows.set_shared_results({file: ix.pack(items) for file, items in by_file.items()})
             results += on_shared
+            checking.close()
             rows.close()
             del store, loader
             if index is not None:

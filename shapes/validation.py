@@ -45,12 +45,13 @@ from pyoxigraph import Literal as OxLiteral
 from pyoxigraph import NamedNode, RdfFormat, Store, Triple, parse, serialize
 
 from patternkg.converter.api import Converted, convert
-from patternkg.converter.namespaces import DEFAULT_BASE_IRI, Library
 from patternkg.converter.diagnostics import BuildReport, Diagnostic
+from patternkg.converter.namespaces import DEFAULT_BASE_IRI, Library
 from patternkg.converter.pipeline import Conversion
 from patternkg.converter.reader import DEFAULT_MAX_FILE_SIZE
 from patternkg.shapes.locating import FileLocs, where
 from patternkg.shapes.shacl_sparql import compile_core, run_checks
+from patternkg.shapes.progress import checks_status
 from patternkg.shapes.severities import DEFAULT_ENGINE, ENGINES, RANK, SEVERITIES
 from patternkg.shapes.shapes_graph import SH, Finding, Shapes, SparqlConstraint, load_shapes
 
@@ -291,6 +292,7 @@ def validate(
     only: Sequence[os.PathLike | str] = (),
     shapes_file: os.PathLike | str | None = None,
     engine: str = DEFAULT_ENGINE,
+    progress: bool = False,
     batch_files: int | None = None,
     index: os.PathLike | str | None = None,
 ) -> Validation:
@@ -303,7 +305,8 @@ def validate(
 
     *engine* is ``"oxigraph"`` (default: SHACL Core compiled to SPARQL, see
     :mod:`~patternkg.shapes.shacl_sparql`) or ``"pyshacl"`` (the reference). Both give
-    the same results; the Oxigraph engine raises
+    the same results; *progress* shows the files read and the checks running on a
+    terminal (stderr). The Oxigraph engine raises
     :class:`~patternkg.shapes.shacl_sparql.UnsupportedShape` before converting when
     the shapes use a SHACL feature it does not compile.
 
@@ -317,8 +320,9 @@ def validate(
     *index* (a directory, Oxigraph engine): a full validation keeps its cross-pattern index
     there (:mod:`~patternkg.shapes.index`); a validation with *only* then converts just the
     changed files and reads the rest from the index (:mod:`~patternkg.shapes.changed`),
-    with the same results, and falls back to a full validation (rewriting the index) when
-    the index is missing or is not of this library.
+    with the same results, and falls back to a full validation when it cannot (writing the
+    index when it was missing or left dirty; an index of another library is left alone).
+    A full validation with *index* always (re)writes it.
     """
     global _SHAPES_FOR_WORKERS
     if engine not in ENGINES:
@@ -342,11 +346,15 @@ def validate(
                                     base_iri=base_iri, max_file_size=max_file_size)
             if checked is not None:
                 return checked
+            kept = ix.read_meta(index_dir)
+            if kept is not None and any(kept.get(k) != v for k, v in meta.items()):
+                index_dir = None  # another library's index (e.g. --since's old tree): left as it is
         if index_dir is not None or len(files) > (batch_files or BATCH_FILES):  # else one batch: the whole graph
             return validate_streaming(files=files, base_iri=base_iri, max_file_size=max_file_size, jobs=jobs,
                                       shapes=shapes, batch_files=batch_files or BATCH_FILES, only=only,
-                                      index=index_dir, meta=meta)
-    converted = convert(sources=sources, base_iri=base_iri, max_file_size=max_file_size, jobs=jobs, track=True)
+                                      index=index_dir, meta=meta, progress=progress)
+    converted = convert(sources=sources, base_iri=base_iri, max_file_size=max_file_size, jobs=jobs, track=True,
+                        progress=progress)
     library = Library(base_iri)
     conversion = converted.conversion
     only_patterns: set[str] | None = None
@@ -361,6 +369,7 @@ def validate(
         focus = focus_nodes(conversion, library, only_patterns)
     findings: list[Finding] = []
     digests: dict[str, str] = {}
+    checking = checks_status(converted.report.files, len(shapes.sparql), enabled=progress)
     if engine == "oxigraph":
         findings = run_checks(converted.store, shapes, focus) + run_sparql(converted.store, shapes, focus, base_iri)
     else:
@@ -377,6 +386,7 @@ def validate(
             for chunk in chunks:
                 findings += run_core(chunk)
             findings += run_sparql(converted.store, shapes, focus, base_iri)
+    checking.close()
     findings = [f if f.value not in digests else Finding(f.focus, f.path, digests[f.value], f.shape, f.component,
                                                           f.severity, f.message) for f in set(findings)]
     results = locate(sorted(findings, key=finding_key), converted.conversion, library, shapes)

@@ -68,9 +68,10 @@ def one_load(store: Path, scratch: Path) -> None:
     on-disk store with ``bulk_load`` in the build's batch size (what Oxigraph alone costs for
     these triples) and print JSON."""
     from pyoxigraph import DefaultGraph, RdfFormat, Store
+    from patternkg.converter.storedir import open_store
 
     dump = scratch / "all.nt"
-    Store.read_only(str(store)).dump(str(dump), format=RdfFormat.N_TRIPLES, from_graph=DefaultGraph())
+    open_store(store).dump(str(dump), format=RdfFormat.N_TRIPLES, from_graph=DefaultGraph())
     from patternkg.converter.pipeline import BATCH_BYTES
 
     target = Store(str(scratch / "loaded"))

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import requests
+from patternkg.converter.storedir import open_generation, open_store
 
 PKG = "https://w3id.org/patternkg/ontology#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
@@ -101,7 +102,7 @@ def throughput(url: str, query: str, clients: int, seconds: float) -> float:
 
 
 def in_process(store: Path, query: str, n: int) -> list[float]:
-    st = ox.Store.read_only(str(store))
+    st = open_store(store)
     times = []
     for _ in range(n):
         t = time.perf_counter()
@@ -136,14 +137,14 @@ def main() -> int:
             store = tmp / "store"
             subprocess.run([sys.executable, "-m", "patternkg", "build", str(corpus), "--store", str(store)],
                            check=True, capture_output=True)
-        print(f"store: {len(ox.Store.read_only(str(store)))} quads; cores: {os.cpu_count()}")
+        print(f"store: {len(open_store(store))} quads; cores: {os.cpu_count()}")
         p1, p2 = free_port(), free_port()
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "patternkg", "serve", "--store", str(store), "--port", str(p1),
              *(["--workers", str(args.workers)] if args.workers else []), "--timeout", "30"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp))
         procs.append(subprocess.Popen(
-            [shutil.which("oxigraph") or "oxigraph", "serve-read-only", "--location", str(store),
+            [shutil.which("oxigraph") or "oxigraph", "serve-read-only", "--location", str(open_generation(store).store_path),
              "--bind", f"127.0.0.1:{p2}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         ours, theirs = f"http://127.0.0.1:{p1}/sparql", f"http://127.0.0.1:{p2}/query"
         wait_up(ours, procs[0])

@@ -129,8 +129,9 @@ def binding_comparison(store: Path, n: int) -> tuple[float, float]:
     import pyoxigraph as ox
 
     from patternkg.converter.namespaces import Library
+    from patternkg.converter.storedir import open_store
 
-    db = ox.Store.read_only(str(store))
+    db = open_store(store)
     target = Library().pattern("acceptance-and-commitment")
     by_values = BINDING_QUERY.replace("VALUES ?target { UNDEF }", f"VALUES ?target {{ {target} }}")
     template = BINDING_QUERY.replace("VALUES ?target { UNDEF }", "")  # substitutions= needs ?target projected

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import yaml
-from pyoxigraph import Store
+from patternkg.converter.storedir import open_store
 
 PKG = "https://w3id.org/patternkg/ontology#"
 
@@ -25,7 +25,7 @@ def parseable_slugs(corpus_dir) -> dict[str, str]:
 
 def test_every_parseable_file_yields_a_pattern(corpus_dir, corpus_store_dir):
     path, report = corpus_store_dir
-    store = Store.read_only(str(path))
+    store = open_store(path)
     expected = parseable_slugs(corpus_dir)
     rows = store.query(f"SELECT ?slug ?d WHERE {{ ?p a <{PKG}Pattern> ; <{PKG}slug> ?slug ; <{PKG}dialect> ?d }}")
     got = {r[0].value: r[1].value.rsplit("/", 1)[1] for r in rows}
@@ -55,7 +55,7 @@ def test_corpus_warnings_are_the_known_oddities(corpus_store_dir):
 
 def test_id_targets_resolve_to_slugs_and_dangling_targets_stay_untyped(corpus_store_dir):
     path, report = corpus_store_dir
-    store = Store.read_only(str(path))
+    store = open_store(path)
     # Older files name targets by pat_ id; resolvable ones now point at slug IRIs.
     resolved = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ ?s <{PKG}relatedTo> ?t . ?t a <{PKG}Pattern> }}")
     assert int(next(iter(resolved))[0].value) > 0
@@ -69,7 +69,7 @@ def test_id_targets_resolve_to_slugs_and_dangling_targets_stay_untyped(corpus_st
 
 def test_big_bodies_are_kept_whole(corpus_dir, corpus_store_dir):
     path, _ = corpus_store_dir
-    store = Store.read_only(str(path))
+    store = open_store(path)
     biggest = max(corpus_dir.glob("*.md"), key=lambda p: p.stat().st_size)
     assert biggest.stat().st_size > 250_000
     body = biggest.read_text(encoding="utf-8").split("\n---\n", 1)[1]

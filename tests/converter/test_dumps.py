@@ -12,6 +12,7 @@ from rdflib.compare import isomorphic, to_isomorphic
 
 from patternkg.converter.api import build, export
 from patternkg.converter.dumps import FORMATS
+from patternkg.converter.storedir import open_store
 
 HERE = Path(__file__).resolve().parent
 SEED = HERE.parents[1] / "seeds" / "distributed-organizing.md"
@@ -34,11 +35,10 @@ def jsonld_graph(data: bytes) -> rdflib.Graph:
 
 @pytest.fixture(scope="module")
 def seed_store(tmp_path_factory):
-    from pyoxigraph import Store
 
     path = tmp_path_factory.mktemp("seed") / "store"
     build(store=path, sources=[SEED])
-    return Store.read_only(str(path)), path
+    return open_store(path), path
 
 
 def test_turtle_reparsed_by_rdflib_is_isomorphic_to_the_store(seed_store):
@@ -110,6 +110,10 @@ def test_every_dump_carries_a_void_description(seed_store):
     triples = int(graph.value(dataset, void.triples))
     partition = rdflib.URIRef(str(dataset) + "#patterns")
     description = len(list(graph.triples((dataset, None, None)))) + len(list(graph.triples((partition, None, None))))
+    # the library's concept schemes are described with the dataset (they are part of it)
+    schemes = set(graph.subjects(rdflib.URIRef("http://purl.org/dc/terms/isPartOf"), dataset))
+    assert {str(s).rsplit("/", 1)[1] for s in schemes} == {"patterns", "domains", "commons-domains", "communities"}
+    description += sum(len(list(graph.triples((s, None, None)))) for s in schemes)
     assert triples == len(graph) - description
     assert graph.value(dataset, rdflib.URIRef("http://purl.org/dc/terms/license")) == rdflib.URIRef(
         "https://spdx.org/licenses/CC-BY-SA-4.0")

@@ -8,6 +8,7 @@ from importlib import resources
 import pytest
 import rdflib
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS
+from patternkg.converter.storedir import open_store
 
 PKG = rdflib.Namespace("https://w3id.org/patternkg/ontology#")
 
@@ -67,9 +68,8 @@ def test_everything_the_seed_uses_is_declared(ontology, seed_converted):
 
 
 def test_everything_the_corpus_uses_is_declared(ontology, corpus_store_dir):
-    from pyoxigraph import Store
 
-    check_declared(ontology, Store.read_only(str(corpus_store_dir[0])))
+    check_declared(ontology, open_store(corpus_store_dir[0]))
 
 
 def test_jsonld_context_has_a_term_for_every_property(ontology):

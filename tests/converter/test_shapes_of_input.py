@@ -12,6 +12,7 @@ from rdflib.compare import isomorphic
 
 from patternkg.converter.api import build, convert, export
 from patternkg.converter.namespaces import DEFAULT_BASE_IRI, PREFIXES
+from patternkg.converter.storedir import open_store
 
 LIBRARY = Path(__file__).resolve().parent / "library"
 BAD = Path(__file__).resolve().parent / "bad"
@@ -116,9 +117,9 @@ def test_jsonld_round_trip_with_odd_values(tmp_path):
     """Mistyped values under typed terms, IRIs where literals are expected, unicode IRIs."""
     sources = [LIBRARY] + [BAD / f"{n}.md" for n in ("weight-high", "weight-is-list", "date-not-a-date", "score-nine")]
     build(store=tmp_path / "s", sources=sources)
-    from pyoxigraph import DefaultGraph, RdfFormat, Store
+    from pyoxigraph import DefaultGraph, RdfFormat
 
-    store = Store.read_only(str(tmp_path / "s"))
+    store = open_store(tmp_path / "s")
     expected = rdflib.Graph().parse(data=store.dump(format=RdfFormat.N_TRIPLES, from_graph=DefaultGraph()), format="nt")
     data = export(format="jsonld", store=store)
     got = rdflib.Graph().parse(data=jsonld.to_rdf(json.loads(data), {"format": "application/n-quads"}), format="nt")

@@ -11,16 +11,16 @@ import time
 from pathlib import Path
 
 import pytest
-from pyoxigraph import Store
 
 from patternkg.converter.api import build
 from patternkg.converter.pipeline import load_library, write_store
+from patternkg.converter.storedir import current_id, generation_ids, open_generation, open_store
 
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "distributed-organizing.md"
 
 
 def count(path: Path) -> int:
-    store = Store.read_only(str(path))
+    store = open_store(path)
     try:
         return len(store)
     finally:
@@ -39,35 +39,41 @@ def test_failed_build_leaves_the_existing_store_intact(tmp_path):
     with pytest.raises(RuntimeError):
         write_store(target, fill_then_fail)
     assert count(target) == before
-    assert Store.read_only(str(target)).query(
+    assert open_store(target).query(
         "ASK { <https://w3id.org/patternkg/library/pattern/distributed-organizing> ?p ?o }")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
+    assert len(generation_ids(target)) == 1 and not list((target / "generations").glob(".partial-*"))
 
 
 def test_interrupted_build_leaves_the_existing_store_intact(tmp_path, corpus_dir):
     target = tmp_path / "store"
     build(store=target, sources=[SEED])
-    before = count(target)
+    before, served = count(target), current_id(target)
     proc = subprocess.Popen([sys.executable, "-m", "patternkg", "build", str(corpus_dir), "--store", str(target),
                              "-q", "--jobs", "1"], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     partial = None
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and partial is None:
-        partial = next(tmp_path.glob(".store.partial-*"), None)
+        partial = next((target / "generations").glob(".partial-*"), None)
         time.sleep(0.01)
     assert partial is not None, "the build never started writing"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert count(target) == before
-    build(store=target, sources=[SEED])  # the next build cleans up what the killed one left
+    assert count(target) == before and current_id(target) == served
+    # the next build removes what the killed one left, and says so
+    done = subprocess.run([sys.executable, "-m", "patternkg", "build", str(SEED), "--store", str(target), "-q"],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert f"removed {partial}, left by a build that was interrupted" in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
+    assert generation_ids(target) == [current_id(target)] and current_id(target) != served
 
 
 def test_rebuild_replaces_the_store(tmp_path):
     target = tmp_path / "store"
     build(store=target, sources=[SEED])
     report = build(store=target, sources=[SEED], base_iri="https://example.org/lib/")
-    store = Store.read_only(str(target))
+    store = open_store(target)
     assert len(store) == report.triples
     assert store.query("ASK { <https://example.org/lib/pattern/distributed-organizing> ?p ?o }")
     assert not store.query("ASK { <https://w3id.org/patternkg/library/pattern/distributed-organizing> ?p ?o }")
@@ -79,7 +85,8 @@ def test_store_is_readable_by_the_oxigraph_server_tool(tmp_path):
         pytest.skip("the oxigraph CLI (PyPI package 'oxigraph') is not installed")
     target = tmp_path / "store"
     build(store=target, sources=[SEED])
-    out = subprocess.run([str(oxigraph), "query", "--location", str(target), "--query",
+    assert (target / "current" / "store").resolve() == open_generation(target).store_path.resolve()
+    out = subprocess.run([str(oxigraph), "query", "--location", str(target / "current" / "store"), "--query",
                           "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "--results-format", "csv"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["n", str(count(target))]

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from qhelpers import CORPUS, LIBRARY, P
+from patternkg.converter.storedir import open_store
 
 HEADER = """#+ name: probe
 #+ title: Probe
@@ -113,8 +114,8 @@ def test_cli_errors(library_store):
     runner = CliRunner()
     bad = runner.invoke(main, ["query", "path", "-p", "from=alpha", "--store", str(library_store)])
     assert bad.exit_code == 2 and "parameter 'to' is required" in bad.output
-    missing = runner.invoke(main, ["query", "neighbours", "-p", "pattern=ghost", "--store", str(library_store)])
-    assert missing.exit_code == 3 and "no pattern 'ghost'" in missing.output
+    missing = runner.invoke(main, ["query", "neighbours", "-p", "pattern=named-nowhere", "--store", str(library_store)])
+    assert missing.exit_code == 3 and "no pattern 'named-nowhere'" in missing.output
     assert runner.invoke(main, ["query", "nope", "--store", str(library_store)]).exit_code == 2
 
 
@@ -123,11 +124,10 @@ def test_every_query_over_the_shared_corpus(corpus_store_dir):
     """Each query runs on the real corpus and its answers hang together."""
     if not CORPUS.is_dir():
         pytest.skip("shared corpus absent")
-    from pyoxigraph import Store
 
     from patternkg.server.prepared import PreparedQueries, store_runner
 
-    pq = PreparedQueries(store_runner(Store.read_only(str(corpus_store_dir[0]))))
+    pq = PreparedQueries(store_runner(open_store(corpus_store_dir[0])))
 
     def run(name, **params):
         answer = pq.run(name, params)

@@ -66,7 +66,7 @@ def test_void(server: Server) -> None:
 
 def test_dumps_with_etag_and_gzip(server: Server) -> None:
     index = requests.get(server.url + "/dumps/").json()
-    assert {d["name"] for d in index["dumps"]} == {"library.ttl", "library.jsonld", "library.nq"}
+    assert {d["name"] for d in index["dumps"]} == {"library.ttl", "library.nt", "library.nq", "library.trig", "library.jsonld"}
     r = requests.get(server.url + "/dumps/library.nq")  # requests sends Accept-Encoding: gzip
     assert r.status_code == 200 and r.headers["Content-Encoding"] == "gzip"
     quads = list(ox.parse(r.content, format=ox.RdfFormat.N_QUADS))

@@ -86,7 +86,7 @@ def test_only_with_an_index_equals_the_full_run_filtered(library, tmp_path):
         assert [r.to_dict() for r in v.results] == _expected(library, file), file.name
 
 
-def test_index_is_rewritten_for_another_library_and_refuses_other_directories(tmp_path):
+def test_index_of_another_library_is_left_alone_and_other_directories_are_refused(tmp_path):
     seed = Path(__file__).resolve().parents[2] / "seeds"
     cases = Path(__file__).resolve().parent / "cases"
     index = tmp_path / "index"
@@ -94,7 +94,9 @@ def test_index_is_rewritten_for_another_library_and_refuses_other_directories(tm
     assert read_meta(index)["sources"] == [str((cases / "self-link" / "fail").resolve())]
     v = validate_library(sources=[seed], index=index, only=[seed / "distributed-organizing.md"], jobs=1)
     assert v.reused_index is None and v.counts() == {"violation": 0, "warning": 11, "info": 12}  # a full run
-    assert read_meta(index)["sources"] == [str(seed.resolve())]  # ... which rewrote the index
+    assert read_meta(index)["sources"] == [str((cases / "self-link" / "fail").resolve())]  # another's: kept
+    validate_library(sources=[seed], index=index, jobs=1)  # a full run (re)writes it
+    assert read_meta(index)["sources"] == [str(seed.resolve())]
     again = validate_library(sources=[seed], index=index, only=[seed / "distributed-organizing.md"], jobs=1)
     assert again.reused_index == 1 and again.counts() == v.counts()
     mine = tmp_path / "mine"

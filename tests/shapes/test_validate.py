@@ -60,7 +60,8 @@ def test_only_reports_on_the_changed_file(corpus_dir):
 def test_formats():
     v = validate(sources=[CASES / "duplicate-id" / "fail", CASES / "legacy-dialect" / "fail" / "gamma.md"])
     text = render(v, "text")
-    assert text.splitlines()[-1].startswith("3 files, 3 patterns: 2 violations, 0 warnings, 1 infos")
+    assert text.splitlines()[0].startswith("patternkg validate: 3 files, 3 patterns: 2 violations, 0 warnings, 1 infos")
+    assert "1 results below warning hidden" in text and "gamma.md" not in text.split("Details")[1]
     data = json.loads(render(v, "json"))
     assert data["summary"]["violation"] == 2 and data["summary"]["failed"] is True
     assert {(Path(r["file"]).name, r["line"], r["severity"]) for r in data["results"]} == {

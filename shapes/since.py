@@ -1,0 +1,227 @@
+"""``validate --since REF``: what a change did, from git itself, without touching the working tree.
+
+Contract of :func:`validate_since`: inside a git checkout, the library named by
+*sources* is validated as it is (the working tree, uncommitted and untracked files
+included) and as it was at *ref* (read with ``git archive`` into a temporary
+directory; ``git diff``, ``git grep``, ``git ls-tree`` and ``git show`` answer the
+rest; no checkout, stash or index change). Only what the change can affect is
+checked, on both sides, through the partial-validation entry point
+(``validate(only=...)``):
+
+- the changed Markdown files (``git diff -M REF`` plus untracked files; renames are
+  followed, so a moved file's results stay the same results);
+- their *neighbours*: every file of the library, at either side, that mentions the
+  slug (file name) or the ``id`` of a changed file, which is where the cross-pattern
+  checks (one-sided relations, unresolved targets, duplicate ids) put their results
+  on the other end. Mentioning is a plain text match, so the set is a superset.
+
+Results of the two runs are matched by :func:`~.baseline.fingerprint`; the report's
+entries are the current results of the checked files, each ``new`` or
+``unchanged``, and :attr:`~.outcome.Report.fixed` holds the results at *ref* that are
+gone. Results of files outside the checked set are the same on both sides by
+construction and are not reported. Raises :class:`SinceError` (naming the git
+command and its message) outside a checkout or for an unknown ref.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import tarfile
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from patternkg.shapes.baseline import fingerprint
+from patternkg.shapes.outcome import Entry, Report, from_validation, mark
+
+_ID = re.compile(r"^id:\s*['\"]?([A-Za-z0-9_\-]+)", re.MULTILINE)
+
+
+class SinceError(RuntimeError):
+    """git could not answer (not a checkout, unknown ref, ...)."""
+
+
+def git(*args: str, cwd: Path, ok: tuple[int, ...] = (0,)) -> bytes:
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
+    except FileNotFoundError as exc:
+        raise SinceError("git is not installed (needed by --since)") from exc
+    if done.returncode not in ok:
+        message = done.stderr.decode(errors="replace").strip() or f"exit status {done.returncode}"
+        raise SinceError(f"git {' '.join(args[:3])}: {message}")
+    return done.stdout
+
+
+def repo_root(cwd: Path | None = None) -> Path | None:
+    """The top of the git checkout holding *cwd*, or None outside one."""
+    try:
+        out = git("rev-parse", "--show-toplevel", cwd=cwd or Path.cwd())
+    except SinceError:
+        return None
+    return Path(out.decode().strip())
+
+
+@dataclass
+class Change:
+    """Paths relative to the repository top (POSIX)."""
+
+    added_or_modified: set[str]  # exist in the working tree
+    deleted: set[str]  # existed at the ref only
+    renamed: dict[str, str]  # old path -> new path
+
+    untracked: set[str] = field(default_factory=set)  # new files git does not track yet
+
+    @property
+    def now(self) -> set[str]:
+        return self.added_or_modified | set(self.renamed.values())
+
+    @property
+    def before(self) -> set[str]:
+        return (self.added_or_modified | self.deleted | set(self.renamed)) - self.untracked
+
+
+def _pathspecs(top: Path, sources: Sequence[Path]) -> list[str]:
+    out = []
+    for source in sources:
+        rel = Path(os.path.abspath(source)).relative_to(top).as_posix()
+        out.append(rel or ".")
+    return out
+
+
+def changed(top: Path, ref: str, specs: list[str]) -> Change:
+    """The Markdown files that differ between *ref* and the working tree."""
+    raw = git("diff", "--name-status", "-z", "-M", "--no-ext-diff", ref, "--", *specs, cwd=top).split(b"\0")
+    changed_, deleted, renamed = set(), set(), {}
+    i = 0
+    while i < len(raw) - 1:
+        status = raw[i].decode()
+        if status.startswith(("R", "C")):
+            old, new = raw[i + 1].decode(), raw[i + 2].decode()
+            i += 3
+            if status.startswith("R"):
+                renamed[old] = new
+            else:
+                changed_.add(new)
+            continue
+        path = raw[i + 1].decode()
+        i += 2
+        (deleted if status == "D" else changed_).add(path)
+    untracked = {p.decode() for p in git("ls-files", "--others", "--exclude-standard", "-z", "--", *specs,
+                                         cwd=top).split(b"\0") if p}
+    md = lambda paths: {p for p in paths if p.endswith(".md")}  # noqa: E731
+    return Change(md(changed_ | untracked), md(deleted),
+                  {o: n for o, n in renamed.items() if o.endswith(".md") or n.endswith(".md")}, md(untracked))
+
+
+def tokens(top: Path, ref: str, change: Change) -> set[str]:
+    """Slugs (file names) and ids of the changed files, before and after."""
+    out = {Path(p).stem for p in change.now | change.before}
+    for path in change.now:
+        file = top / path
+        if file.is_file():
+            out |= set(_ID.findall(file.read_text(encoding="utf-8", errors="replace")[:20000]))
+    for path in change.before:
+        text = git("show", f"{ref}:{path}", cwd=top, ok=(0, 128)).decode(errors="replace")
+        out |= set(_ID.findall(text[:20000]))
+    return {t for t in out if len(t) >= 3}
+
+
+def mentioning(top: Path, words: set[str], specs: list[str], ref: str | None) -> set[str]:
+    """Markdown files (at *ref*, or in the working tree) that contain any of *words*."""
+    if not words:
+        return set()
+    patterns = [arg for w in sorted(words) for arg in ("-e", w)]
+    where = [ref] if ref else ["--untracked"]
+    out = git("grep", "-l", "-z", "-F", "-I", *patterns, *where, "--", *specs, cwd=top, ok=(0, 1)).split(b"\0")
+    prefix = f"{ref}:" if ref else ""
+    return {p.decode()[len(prefix):] for p in out if p and p.decode().endswith(".md")}
+
+
+def extract(top: Path, ref: str, specs: list[str], dest: Path) -> None:
+    """The library's files as they were at *ref*, under *dest* (same relative paths)."""
+    present = [s for s in specs if git("ls-tree", "--name-only", ref, "--", s, cwd=top).strip()]
+    if not present:
+        return
+    data = git("archive", "--format=tar", ref, "--", *present, cwd=top)
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(dest, filter="data")
+        else:  # pragma: no cover - Python 3.11 before the extraction filters
+            tar.extractall(dest)  # noqa: S202 - our own repository's tree
+
+
+def validate_since(*, ref: str, sources: Sequence[os.PathLike | str], validate: Callable, root: Path | None = None,
+                   **options) -> Report:
+    """Validate the change between *ref* and the working tree (see the module docstring).
+
+    *validate* is the partial-validation entry point (``validate(sources=..., only=...,
+    **options)``); *root* defaults to the checkout's top.
+    """
+    paths = [Path(s) for s in sources]
+    if not paths:
+        raise SinceError("--since needs the library's folder(s) as SOURCE")
+    top = repo_root(Path(os.path.abspath(paths[0])).parent if paths[0].is_file() else Path(os.path.abspath(paths[0])))
+    if top is None:
+        raise SinceError(f"{paths[0]} is not inside a git checkout (--since compares with a git ref)")
+    try:
+        git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=top)
+    except SinceError:
+        raise SinceError(f"--since {ref}: no such commit in {top} (in CI, fetch it first: "
+                         "actions/checkout with fetch-depth: 0)") from None
+    root = Path(os.path.abspath(root or top))
+    specs = _pathspecs(top, paths)
+    change = changed(top, ref, specs)
+    words = tokens(top, ref, change)
+    checked_now = change.now | mentioning(top, words, specs, None)
+    checked_before = change.before | mentioning(top, words, specs, ref)
+    # a file checked on one side is checked on the other too (results appear or disappear there)
+    renamed_back = {n: o for o, n in change.renamed.items()}
+    checked_now |= {change.renamed.get(p, p) for p in checked_before if p not in change.deleted}
+    checked_before |= {renamed_back.get(p, p) for p in checked_now if p not in change.untracked}
+    now_files = [top / p for p in sorted(checked_now) if (top / p).is_file()]
+    shown_changed = {_shown(top / p, root) for p in change.now}
+
+    if now_files:
+        current = from_validation(validate(sources=paths, only=now_files, **options), root=root)
+    else:
+        current = Report([], 0, 0, root)
+    with tempfile.TemporaryDirectory(prefix="patternkg-since-") as tmp:
+        old_root = Path(tmp)
+        extract(top, ref, specs, old_root)
+        before_files = [old_root / p for p in sorted(checked_before) if (old_root / p).is_file()]
+        old_sources = [old_root / s for s in specs if (old_root / s).exists()]
+        before: list[Entry] = []
+        if before_files and old_sources:
+            old = from_validation(validate(sources=old_sources, only=before_files, **options), root=old_root)
+            for e in old.entries:  # as the file is called now
+                rel = change.renamed.get(e.file, e.file)
+                e.file = _shown(top / rel, root)
+            before = old.entries
+    mark(current.entries, Counter(fingerprint(e.result, e.file) for e in before), "unchanged")
+    now_keys = Counter(fingerprint(e.result, e.file) for e in current.entries)
+    fixed = []
+    for e in before:
+        key = fingerprint(e.result, e.file)
+        if now_keys[key] > 0:
+            now_keys[key] -= 1
+        else:
+            fixed.append(e)
+    current.fixed = fixed
+    current.since = ref
+    current.changed_files = shown_changed | {_shown(top / p, root) for p in change.deleted}
+    current.checked_files = len(checked_now | checked_before)
+    return current
+
+
+def _shown(path: Path, root: Path) -> str:
+    from patternkg.shapes.outcome import shown_path
+
+    return shown_path(str(path), root)
+
+
+__all__ = ["Change", "SinceError", "changed", "extract", "mentioning", "repo_root", "validate_since"]

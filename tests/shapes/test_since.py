@@ -1,0 +1,108 @@
+"""``validate --since`` and ``--baseline`` on a real temporary git repository."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from patternkg.cli import main
+
+
+def _run(args: list[str]) -> tuple[int, dict]:
+    result = CliRunner().invoke(main, ["validate", "--format", "json", *args])
+    assert result.exit_code in (0, 1), result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def _keys(rows: list[dict]) -> set[tuple[str, str, str]]:
+    return {(r["shape"], r["file"], r["field"]) for r in rows}
+
+
+def test_since_reports_exactly_the_added_and_the_fixed_problem(tmp_path, gitlib):
+    repo = gitlib.make_repo(tmp_path / "repo")
+    base = gitlib.git(repo, "rev-parse", "HEAD").strip()
+    gitlib.set_weight(repo / "lib" / "beta.md", "0.8", "2.5")  # adds a problem
+    gitlib.commit(repo, "beta: a weight out of range")
+    gitlib.set_weight(repo / "lib" / "alpha.md", "1.5", "0.5")  # fixes the base's problem
+    gitlib.commit(repo, "alpha: weight in range")
+    head = gitlib.git(repo, "rev-parse", "HEAD").strip()
+
+    code, data = _run([str(repo / "lib"), "--since", base])
+    new = [r for r in data["results"] if r["status"] == "new"]
+    assert _keys(new) == {("RelationshipShape/weight", "lib/beta.md", "relationships.requires[0].weight")}
+    assert _keys(data["fixed"]) == {("RelationshipShape/weight", "lib/alpha.md", "relationships.enables[0].weight")}
+    assert data["summary"]["new"] == 1 and data["summary"]["fixed"] == 1 and data["summary"]["since"] == base
+    assert code == 1  # the new violation fails the run
+    # git itself was asked: the working tree, the index and HEAD are as they were
+    assert gitlib.git(repo, "status", "--porcelain") == "" and gitlib.git(repo, "rev-parse", "HEAD").strip() == head
+
+    # since the previous commit only the fix is reported: nothing new, the run passes
+    code, data = _run([str(repo / "lib"), "--since", "HEAD~1"])
+    assert code == 0 and data["summary"]["new"] == 0
+    assert _keys(data["fixed"]) == {("RelationshipShape/weight", "lib/alpha.md", "relationships.enables[0].weight")}
+    # the unrelated file is neither changed nor a neighbour: not checked
+    assert all(r["file"] != "lib/gamma.md" for r in data["results"] + data["fixed"])
+
+
+def test_since_sees_uncommitted_and_untracked_files_and_follows_renames(tmp_path, gitlib):
+    repo = gitlib.make_repo(tmp_path / "repo")
+    gitlib.git(repo, "mv", "lib/alpha.md", "lib/alpha-moved.md")
+    text = (repo / "lib" / "alpha-moved.md").read_text().replace("slug: alpha", "slug: alpha-moved")
+    (repo / "lib" / "alpha-moved.md").write_text(text)
+    delta = (repo / "lib" / "gamma.md").read_text().replace("slug: gamma", "slug: delta").replace(
+        "pat_01gggggggggggggggggggggggg", "pat_01dddddddddddddddddddddddd")
+    (repo / "lib" / "delta.md").write_text(delta.replace("weight: 0.8", "weight: 7"))  # untracked, one problem
+    code, data = _run([str(repo / "lib"), "--since", "HEAD"])
+    new = _keys(r for r in data["results"] if r["status"] == "new")
+    assert ("RelationshipShape/weight", "lib/delta.md", "relationships.requires[0].weight") in new
+    # the moved file keeps its weight problem: unchanged, not new and fixed
+    assert not any(f == "lib/alpha-moved.md" and s == "RelationshipShape/weight" for s, f, _ in new)
+    assert not any(r["shape"] == "RelationshipShape/weight" for r in data["fixed"])
+
+
+def test_since_outside_git_or_with_an_unknown_ref_is_a_usage_error(tmp_path, gitlib):
+    repo = gitlib.make_repo(tmp_path / "repo")
+    result = CliRunner().invoke(main, ["validate", str(repo / "lib"), "--since", "no-such-ref"])
+    assert result.exit_code == 2 and "no-such-ref" in result.output
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "beta.md").write_text((repo / "lib" / "beta.md").read_text())
+    result = CliRunner().invoke(main, ["validate", str(plain), "--since", "HEAD"])
+    assert result.exit_code == 2 and "not inside a git checkout" in result.output
+
+
+def test_baseline_keeps_known_results_known_across_line_shifts(tmp_path, gitlib):
+    repo = gitlib.make_repo(tmp_path / "repo")
+    baseline = tmp_path / "baseline.json"
+    runner = CliRunner()
+    written = runner.invoke(main, ["validate", str(repo / "lib"), "--write-baseline", str(baseline)])
+    assert written.exit_code == 1  # the known problem still fails a run without the baseline
+    rows = json.loads(baseline.read_text())["results"]
+    assert ("RelationshipShape/weight", "lib/alpha.md") in {(r["rule"], r["file"]) for r in rows}
+
+    # shift every line of alpha.md (a new alias and a new relationship before the bad one)
+    alpha = repo / "lib" / "alpha.md"
+    text = alpha.read_text().replace("aliases: []", "aliases:\n  - \"First\"\n  - \"Second\"\n  - \"Third\"")
+    text = text.replace("  enables:\n", "  enables:\n    - slug: gamma\n      weight: 0.4\n")
+    alpha.write_text(text)
+    code, data = _run([str(repo / "lib"), "--baseline", str(baseline)])
+    weight = [r for r in data["results"] if r["shape"] == "RelationshipShape/weight"]
+    assert len(weight) == 1 and weight[0]["status"] == "known" and weight[0]["line"] > 40
+    # the only new result is the one the new relationship brings (gamma does not state it back)
+    assert {r["shape"] for r in data["results"] if r["status"] == "new"} == {"InversePairShape"}
+    assert code == 0 and data["summary"]["known"] == 3
+
+    # a second weight problem in the same file is new, and fails the run
+    gitlib.set_weight(alpha, "0.4", "3")
+    code, data = _run([str(repo / "lib"), "--baseline", str(baseline)])
+    statuses = sorted(r["status"] for r in data["results"] if r["shape"] == "RelationshipShape/weight")
+    assert statuses == ["known", "new"] and code == 1
+
+
+def test_a_broken_baseline_names_the_file(tmp_path, gitlib):
+    repo = gitlib.make_repo(tmp_path / "repo")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{\"results\": []}")
+    result = CliRunner().invoke(main, ["validate", str(repo / "lib"), "--baseline", str(bad)])
+    assert result.exit_code == 2 and str(bad) in result.output and "not a patternkg baseline" in result.output
