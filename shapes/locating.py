@@ -18,6 +18,7 @@ kinds answer identically for those checks.
 from __future__ import annotations
 
 import marshal
+import re
 import zlib
 from collections.abc import Iterable
 
@@ -25,6 +26,8 @@ from patternkg.shapes.shapes_graph import Finding, ShapeInfo
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 BODY = "<body>"
+_SEP = re.compile(r"[.\[]")
+_ROOT = re.compile(r"[^.\[]*")
 
 
 class FileLocs:
@@ -62,17 +65,20 @@ class FileLocs:
         subjects = {s for s, _p in entries}
         declared = list(declared)
         prefixes = {".".join(parts[:n]) for parts in (d.split(".") for d in declared) for n in range(1, len(parts) + 1)}
-        tests = [(prefix, prefix + ".", prefix + "[") for prefix in prefixes]
-        first: dict[str, int] = {}  # prefix -> first line of a field at or under it
+        roots = {_ROOT.match(prefix).group() for prefix in prefixes}
+        first: dict[str, int] = {}  # declared prefix -> first line of a field at or under it
         body: dict[str, int] = {}
         for (s, _p), (fld, line) in self.entries.items():
             if not line:
                 continue
-            for prefix, dot, bracket in tests:
-                if (fld == prefix or fld.startswith(dot) or fld.startswith(bracket)) and line < first.get(prefix, line + 1):
-                    first[prefix] = line
             if s in subjects and fld.startswith(BODY) and line < body.get(s, line + 1):
                 body[s] = line
+            if _ROOT.match(fld).group() not in roots:
+                continue
+            # the field and its ancestors: every prefix ending before a "." or "["
+            for prefix in (fld, *(fld[:m.start()] for m in _SEP.finditer(fld))):
+                if prefix in prefixes and line < first.get(prefix, line + 1):
+                    first[prefix] = line
         fields = {}
         for d in declared:
             parts = d.split(".")

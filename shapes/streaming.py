@@ -34,10 +34,12 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import os
 import shutil
 import sys
 import tempfile
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +66,7 @@ from patternkg.shapes.validation import (
     Result, Validation, converter_results, finding_key, locate, make_result, run_sparql,
 )
 
+_log = logging.getLogger(__name__)  # debug: the time each phase took
 BATCH_FILES = 500  # files per batch: ~100K triples, ~100 MB per worker at most
 PARALLEL_BATCHES = 2  # fewer batches than this are checked in this process
 
@@ -288,8 +291,10 @@ def validate_streaming(
     cross-pattern index is kept there (:mod:`~patternkg.shapes.index`, *meta* describing the
     run) for later ``only`` checks; otherwise it lives in a temporary directory."""
     global _CTX
+    started = time.perf_counter()
     library = Library(base_iri)
     _CTX = ctx = _context(shapes, library)
+    _log.debug("plan: %.2f s", time.perf_counter() - started)
     files = list(files)
     batches = [files[i:i + max(1, batch_files)] for i in range(0, len(files), max(1, batch_files))]
     report = BuildReport(files=len(files))
@@ -329,10 +334,15 @@ def validate_streaming(
                 bar.close()
                 loader.close()
             checking = checks_status(len(files), len(ctx.plan.library), enabled=progress)
+            _log.debug("batches: %.2f s", time.perf_counter() - started)
             pipeline._resolve_ids(store, library, slug_by_id, id_targets)
+            store.optimize()  # one compaction: the queries below visit every bulk load's tables otherwise
             library_findings = run_sparql(store, shapes, base_iri=base_iri, constraints=ctx.plan.library)
+            _log.debug("library-scope constraints: %.2f s", time.perf_counter() - started)
             results = _finish(results, library_findings, files, files_by_slug, rows, ctx, base_iri, max_file_size)
+            _log.debug("located: %.2f s", time.perf_counter() - started)
             on_shared = shared.results(library_findings, ctx)
+            _log.debug("shared nodes: %.2f s", time.perf_counter() - started)
             if index is not None:
                 by_file: dict[str, list] = defaultdict(list)
                 for r in on_shared:
@@ -351,7 +361,9 @@ def validate_streaming(
                 shutil.rmtree(work, ignore_errors=True)
             raise
     report.patterns = len(files_by_slug)
-    return finish_results(results, report, only, files_by_slug)
+    validation = finish_results(results, report, only, files_by_slug)
+    _log.debug("done: %.2f s", time.perf_counter() - started)
+    return validation
 
 
 def finish_results(results: list[Result], report: BuildReport, only: Sequence[os.PathLike | str],
