@@ -179,7 +179,7 @@ class Mapper:
         self.ntriples: list[str] = []
         self.shared: list[str] = []
         self._bind_emit()
-        self.diagnostics: list[Diagnostic] = list(doc.duplicates)
+        self.diagnostics: list[Diagnostic] = [*doc.duplicates, *doc.warnings]
         self.targets: list[tuple[str, str]] = []
         self.locations: dict = {}
         self.id_targets: set[str] = set()

@@ -4,9 +4,14 @@ Contract of :func:`read_document`: it returns a :class:`Document` or raises
 :class:`ReadError` carrying a :class:`Diagnostic` that names the file and, when
 known, the line and column. It never executes YAML tags and refuses, as errors:
 files over the size limit, invalid UTF-8, missing or unclosed front matter,
-YAML syntax errors, anchors and aliases (alias bombs), tags outside YAML's core
+YAML syntax errors (with the line and column, also for control characters YAML
+does not allow), anchors and aliases (alias bombs), tags outside YAML's core
 schema (``!!python/...``, local tags), duplicate keys, and front matter that is
-not a mapping. Values the core schema cannot build (a date 2026-13-45) are not
+not a mapping. Line ends are normalised first (CRLF and lone CR become LF), so no
+value or body keeps a ``\r``. Control characters that no RDF serialisation can
+carry (C0 except tab and line feed, U+FFFE, U+FFFF) are removed from the body and
+from YAML strings (where escapes such as ``"\0"`` can produce them), each with a
+``control-character`` warning naming the line (and the field). Values the core schema cannot build (a date 2026-13-45) are not
 errors here: they come back as :class:`InvalidScalar` so the mapper can report
 them by field path and keep the file.
 """
@@ -84,6 +89,7 @@ class Document:
     body_line: int
     duplicates: list[Diagnostic] = field(default_factory=list)
     relpath: str = ""  # as the graph names it (pkg:sourceFile); defaults to path
+    warnings: list[Diagnostic] = field(default_factory=list)  # e.g. control characters removed
 
     def line_of(self, path: Path_) -> int | None:
         """Line of *path*, or of its nearest ancestor that has one."""
@@ -133,6 +139,8 @@ def parse_document(raw: bytes, name: str, *, max_size: int = DEFAULT_MAX_FILE_SI
                      line=line, column=column) from None
     if text.startswith("\ufeff"):
         text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     start = _BOUNDARY.match(text)
     if start is None:
         raise _error(name, "no-front-matter", "file does not start with YAML front matter ('---')", line=1)
@@ -142,16 +150,40 @@ def parse_document(raw: bytes, name: str, *, max_size: int = DEFAULT_MAX_FILE_SI
     # The front matter text starts right after the opening '---' (on line 1), so a
     # YAML mark's 0-based line is the file's 1-based line.
     front = text[start.end():end.start()]
-    data, lines, dups = _load_yaml(front, name)
+    data, lines, dups, warnings = _load_yaml(front, name)
     body_line = text.count("\n", 0, end.end()) + 1
     body = text[end.end():]
     if body.startswith("\n"):
         body = body[1:]
         body_line += 1
-    return Document(name, data, lines, body, body_line, dups, name)
+    if _CONTROL.search(body):
+        body = _strip_control(body, name, body_line, "body", warnings)
+    return Document(name, data, lines, body, body_line, dups, name, warnings)
 
 
-def _load_yaml(front: str, name: str) -> tuple[dict, dict[Path_, int], list[Diagnostic]]:
+#: Characters no RDF serialisation carries: XML 1.0 forbids them, and CSV/TSV consumers choke on them.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_MAX_CONTROL_WARNINGS = 10  # per file; the last one says how many more lines had some
+
+
+def _strip_control(text: str, name: str, first_line: int, fld: str, out: list[Diagnostic]) -> str:
+    """*text* without :data:`_CONTROL` characters; one warning per line that had some."""
+    lines: dict[int, set[str]] = {}
+    for match in _CONTROL.finditer(text):
+        line = first_line + text.count("\n", 0, match.start())
+        lines.setdefault(line, set()).add(f"U+{ord(match.group()):04X}")
+    shown = sorted(lines)[:_MAX_CONTROL_WARNINGS]
+    for line in shown:
+        more = len(lines) - len(shown) if line == shown[-1] and len(lines) > len(shown) else 0
+        where = "the body" if fld == "body" else "a value"
+        message = f"control character(s) {', '.join(sorted(lines[line]))} removed from {where}"
+        if more:
+            message += f" (and on {more} more line(s))"
+        out.append(Diagnostic("warning", "control-character", name, message, fld, line))
+    return _CONTROL.sub("", text)
+
+
+def _load_yaml(front: str, name: str) -> tuple[dict, dict[Path_, int], list[Diagnostic], list[Diagnostic]]:
     if _maybe_anchor(front):
         _refuse_anchors(front, name)
     loader = yaml.CSafeLoader(front)
@@ -162,6 +194,14 @@ def _load_yaml(front: str, name: str) -> tuple[dict, dict[Path_, int], list[Diag
         msg = " ".join(str(p) for p in (exc.context, exc.problem) if p)
         raise _error(name, "yaml-syntax", f"invalid YAML: {msg}",
                      line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None) from None
+    except yaml.reader.ReaderError as exc:
+        # Control characters YAML refuses: the error has a position in the text, not a mark.
+        position = min(max(exc.position, 0), len(front))
+        line = front.count("\n", 0, position) + 1
+        column = position - (front.rfind("\n", 0, position) + 1) + 1
+        raise _error(name, "yaml-syntax", f"invalid YAML: character U+{exc.character:04X} is not allowed "
+                     "(control characters are not allowed in YAML)" if isinstance(exc.character, int)
+                     else f"invalid YAML: {exc.reason}", line=line, column=column) from None
     except yaml.YAMLError as exc:
         raise _error(name, "yaml-syntax", f"invalid YAML: {exc}") from None
     finally:
@@ -171,7 +211,7 @@ def _load_yaml(front: str, name: str) -> tuple[dict, dict[Path_, int], list[Diag
         raise _error(name, "front-matter-not-mapping", "front matter must be a YAML mapping of keys to values", line=line)
     builder = _Builder(loader, name)
     data = builder.build(node, ())
-    return data, builder.lines, builder.duplicates
+    return data, builder.lines, builder.duplicates, builder.warnings
 
 
 def _refuse_anchors(front: str, name: str) -> None:
@@ -194,10 +234,14 @@ class _Builder:
         self.name = name
         self.lines: dict[Path_, int] = {}
         self.duplicates: list[Diagnostic] = []
+        self.warnings: list[Diagnostic] = []
 
     def build(self, node: yaml.Node, path: Path_):
         tag = node.tag
         if tag == _STR:
+            if _CONTROL.search(node.value):
+                return _strip_control(node.value, self.name, node.start_mark.line + 1, field_path(path) or "(key)",
+                                      self.warnings)
             return node.value
         if tag == _MAP:
             out: dict = {}

@@ -27,6 +27,7 @@ from typing import Any
 __all__ = ["SIDECARS", "load_writers"]
 
 SIDECARS: tuple[tuple[str, str], ...] = (
+    ("search", "patternkg.converter.search_index:write_search_index"),  # full-text search (SQLite FTS5)
 )
 
 

@@ -5,7 +5,7 @@ The public API is small, typed and keyword-only; see each function's docstring.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # the only place the version is written; releases are tagged v<version>
 
 __all__ = ["__version__", "build", "convert", "export", "validate"]
 

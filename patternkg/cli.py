@@ -6,6 +6,7 @@ import click
 
 from patternkg import __version__
 from patternkg.converter.cli import commands as converter_commands
+from patternkg.diff_cli import commands as diff_commands
 from patternkg.shapes.cli import commands as validate_commands
 from patternkg.server.cli import commands as server_commands
 
@@ -20,5 +21,5 @@ def main() -> None:
     """
 
 
-for _command in (*converter_commands, *server_commands, *validate_commands):
+for _command in (*converter_commands, *server_commands, *validate_commands, *diff_commands):
     main.add_command(_command)

@@ -69,6 +69,14 @@ def pool_settings(config: ServerConfig, size: int | None = None, *, store: Path 
     )
 
 
+def _remote(config: ServerConfig, settings: PoolSettings) -> Any:
+    """The external engine of ``serve --backend`` behind the pool's interface (:mod:`.backend`)."""
+    from .backend import RemoteBackend
+
+    return RemoteBackend(settings, url=config.backend or "", graph=config.backend_graph,
+                         credentials=config.backend_credentials, generation=config.generation or "backend")
+
+
 def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
     """Build the app for *config*. ``pool_size`` overrides the number of worker
     processes of this app's pool (the WSGI runner gives each server process its share)."""
@@ -78,10 +86,15 @@ def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
     app.config["MAX_FORM_MEMORY_SIZE"] = config.max_request_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    generation = open_generation(config.store)
-    settings = pool_settings(config, pool_size, store=generation.store_path)
+    generation: Generation | None = None
+    if config.backend is None:
+        generation = open_generation(config.store)
+        settings = pool_settings(config, pool_size, store=generation.store_path)
+        pool: Any = QueryPool(settings, generation=generation.id)
+    else:  # an external engine (serve --backend): no store, no sidecars
+        settings = pool_settings(config, pool_size)
+        pool = _remote(config, settings)
     dumps_dir = Path(config.dumps_dir) if config.dumps_dir else Path(tempfile.mkdtemp(prefix="patternkg-dumps-"))
-    pool = QueryPool(settings, generation=generation.id)
     app.extensions["patternkg"] = AppState(
         config=config, pool=pool, dumps_dir=dumps_dir, prefixes=settings.prefixes, generation=generation
     )
@@ -111,7 +124,10 @@ def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
     app.register_blueprint(health.bp)
     from .query_api import make_blueprint as queries_blueprint
 
-    app.register_blueprint(queries_blueprint())  # prepared queries (issue 5), run through the pool
+    app.register_blueprint(queries_blueprint())
+    from .site import make_blueprint as site_blueprint
+
+    app.register_blueprint(site_blueprint())  # the web site: landing, browse, search, graph, editor  # prepared queries (issue 5), run through the pool
     # plain GET /sparql?query= bypasses Flask's per-request machinery (same checks, same pool)
     app.wsgi_app = SparqlFastPath(app.wsgi_app, app.extensions["patternkg"].pool, config.cors_origins,
                                   max_request_line=config.max_request_line)  # type: ignore[method-assign]

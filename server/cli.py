@@ -51,6 +51,16 @@ def default_workers() -> int:
               help="Origin allowed to query from a browser (repeatable; '' disables CORS).")
 @click.option("--dumps-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for /dumps/ files (default: a temporary folder).")
+@click.option("--backend", metavar="URL", default=None,
+              help="Serve an external SPARQL 1.1 query endpoint (e.g. Virtuoso's /sparql) instead of a store.")
+@click.option("--backend-graph", metavar="IRI", default=None,
+              help="Graph to query at --backend ('' for the engine's default dataset).  [default: the release "
+                   "that `patternkg publish` made current, else the default dataset]")
+@click.option("--backend-auth", type=click.Choice(["basic", "digest", "bearer", "none"]), default=None,
+              help="Authentication at --backend; credentials from PATTERNKG_BACKEND_USER/_PASSWORD/_TOKEN "
+                   "or --backend-credentials.")
+@click.option("--backend-credentials", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="File of user=/password= or token= lines for --backend.")
 @click.option("--get", "get_path", metavar="PATH", default=None,
               help="Print the response for PATH (e.g. '/sparql?query=...') and exit, without starting a server.")
 @click.option("--accept", default=None, help="Accept header sent with --get.")
@@ -69,6 +79,10 @@ def serve(
     max_request_size: int,
     cors_origins: tuple[str, ...],
     dumps_dir: Path | None,
+    backend: str | None,
+    backend_graph: str | None,
+    backend_auth: str | None,
+    backend_credentials: Path | None,
     get_path: str | None,
     accept: str | None,
 ) -> None:
@@ -79,7 +93,13 @@ def serve(
     """
     if store is not None and sources:
         raise click.UsageError("give either SOURCE... or --store, not both")
-    if store is not None:
+    remote: dict = {}
+    if backend is not None:
+        if store is not None or sources:
+            raise click.UsageError("give either --backend or SOURCE.../--store, not both")
+        remote = _backend(backend, backend_graph, backend_auth, backend_credentials, base_iri, max_rows, timeout)
+        store = Path(os.devnull)  # unused: every query goes to the backend
+    elif store is not None:
         from patternkg.converter.storedir import StoreDirError, open_generation
 
         try:
@@ -103,10 +123,43 @@ def serve(
             max_request_bytes=max_request_size,
             cors_origins=("*" if "*" in origins else origins) if origins else "",
             dumps_dir=dumps_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patternkg-dumps-"))),
+            **remote,
         )
         if get_path is not None:
             sys.exit(_get(config, get_path, accept))
         _run(config)
+
+
+def _backend(url: str, graph: str | None, scheme: str | None, credentials_file: Path | None,
+             base_iri: str, max_rows: int, timeout: float) -> dict:
+    """The ServerConfig fields of ``--backend``: the graph is resolved once, here, so every
+    server process queries the same release; an engine that would cut answers short is refused."""
+    from patternkg.converter.publish import PublishError, current_release, load_credentials
+
+    from .backend import RemoteBackend
+    from .pool import PoolSettings, QueryError
+
+    try:
+        credentials = load_credentials(scheme=scheme, file=credentials_file, prefix="PATTERNKG_BACKEND_")
+        if graph is None:
+            import requests
+
+            with requests.Session() as session:
+                session.auth = credentials.auth()
+                session.headers.update(credentials.headers())
+                graph = current_release(query_url=url, base_iri=base_iri, session=session) or ""
+        probe = RemoteBackend(PoolSettings(store=Path(os.devnull), size=1, timeout=timeout, max_rows=max_rows),
+                              url=url, graph=graph, credentials=credentials)
+        probe.check_engine()
+        probe.close()
+    except QueryError as exc:
+        raise click.ClickException(exc.message) from None
+    except PublishError as exc:
+        raise click.ClickException(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - requests' and JSON errors, reported with the URL
+        raise click.ClickException(f"{url}: cannot read the current release: {exc}") from None
+    generation = graph.rsplit("/", 1)[-1] if graph else None
+    return {"backend": url, "backend_graph": graph, "backend_credentials": credentials, "generation": generation}
 
 
 def _build(stack: ExitStack, sources: tuple[Path, ...], base_iri: str, max_file_size: int, jobs: int | None) -> Path:
@@ -153,7 +206,9 @@ def _run(config: ServerConfig) -> None:
     url = f"http://{host}:{config.port}/"
 
     def ready() -> None:
-        click.echo(f"patternkg: serving {config.store} at {url}  (SPARQL endpoint: {url}sparql)", err=False)
+        what = config.store if config.backend is None else (
+            f"{config.backend} ({f'graph <{config.backend_graph}>' if config.backend_graph else 'default dataset'})")
+        click.echo(f"patternkg: serving {what} at {url}  (SPARQL endpoint: {url}sparql)", err=False)
         sys.stdout.flush()
 
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from patternkg.converter.namespaces import DEFAULT_BASE_IRI, ONTOLOGY_IRI
 
@@ -46,3 +47,12 @@ class ServerConfig:
     """Prefixes for Turtle output (default: the project's)."""
     jsonld_context_file: Path | None = None
     """JSON-LD context for compaction (default: ontology/context.jsonld when present)."""
+    backend: str | None = None
+    """An external SPARQL 1.1 query endpoint to serve instead of ``store`` (``serve --backend``;
+    ``store`` is then unused). See :mod:`.backend`."""
+    backend_graph: str = ""
+    """The graph (release) queries run on at the backend ('' : the engine's default dataset)."""
+    backend_credentials: Any = None
+    """A :class:`patternkg.converter.publish.Credentials` for the backend (None: anonymous)."""
+    generation: str | None = None
+    """The name of what is served when no store generation names it (the backend's release)."""

@@ -31,7 +31,7 @@ import pyoxigraph as ox
 
 from patternkg.converter.namespaces import DCTERMS, OWL, RDF, RDFS, SKOS
 
-__all__ = ["LABELS", "OntologyDocument", "pattern_query", "referrers_query", "resource_query", "state_query"]
+__all__ = ["LABELS", "OntologyDocument", "missing_pattern_query", "pattern_query", "resource_query", "state_query"]
 
 LABELS = (
     "<http://www.w3.org/2000/01/rdf-schema#label> <http://www.w3.org/2004/02/skos/core#prefLabel> "
@@ -67,23 +67,40 @@ def resource_query(iri: str) -> str:
     }}"""
 
 
-def referrers_query(iri: str) -> str:
-    """CONSTRUCT: every triple pointing at *iri*, and the labels of the resources (or, for a
-    ``#fragment`` node, of the resource it belongs to) that point at it."""
+def _label_union(var: str) -> str:
+    """One UNION branch per label property (Oxigraph joins these by index; ``VALUES ?lp`` scans)."""
+    return " UNION ".join(f"{{ {var} <{p}> ?label BIND(<{p}> AS ?lp) }}" for p in sorted(_LABEL_IRIS))
+
+
+def missing_pattern_query(iri: str, slug: str) -> str:
+    """CONSTRUCT: every triple pointing at *iri* (a pattern no file describes), the labels of the
+    fragment-less resources that point at it (the patterns that name it), and
+    an ``rdfs:comment`` on *iri* saying that no file describes it and how many resources refer to it."""
     node = _term(iri)
-    return f"""CONSTRUCT {{ ?s ?p {node} . ?owner ?lp ?label }} WHERE {{
-    ?s ?p {node} .
-    FILTER(!isBlank(?s))
-    BIND(IRI(STRBEFORE(CONCAT(STR(?s), "#"), "#")) AS ?owner)
-    OPTIONAL {{ ?owner ?lp ?label . VALUES ?lp {{ {LABELS} }} }}
+    head = ox.Literal(f"No pattern file describes {slug!r}: this library has no such pattern. ")
+    tail = ox.Literal(" resource(s) reference it; the other triples of this document are their references.")
+    return f"""CONSTRUCT {{ ?s ?p {node} . ?owner ?lp ?label . {node} <{RDFS}comment> ?note }} WHERE {{
+    {{ ?s ?p {node} . FILTER(!isBlank(?s)) }}
+    UNION {{
+      ?owner ?link {node} . FILTER(isIRI(?owner) && !CONTAINS(STR(?owner), "#"))
+      {_label_union("?owner")}
+    }} UNION {{
+      SELECT (STRLANG(CONCAT({head}, STR(COUNT(DISTINCT ?referrer)), {tail}), "en") AS ?note) WHERE {{
+        ?r ?q {node} . FILTER(!isBlank(?r)) BIND(STRBEFORE(CONCAT(STR(?r), "#"), "#") AS ?referrer)
+      }}
+    }}
     }}"""
 
 
 def state_query(iri: str) -> str:
     """SELECT ?described ?referenced: whether *iri* has triples as subject, and as object."""
     node = _term(iri)
+    # STRDT(IF(...)) rather than BIND(EXISTS ...) alone: Virtuoso answers a boolean as 1/0 integers
+    # (serve --backend); the typed "true"/"false" literal reads the same on every engine
+    boolean = "<http://www.w3.org/2001/XMLSchema#boolean>"
     return (f"SELECT ?described ?referenced WHERE {{ "
-            f"BIND(EXISTS {{ {node} ?p ?o }} AS ?described) BIND(EXISTS {{ ?s ?q {node} }} AS ?referenced) }}")
+            f'BIND(STRDT(IF(EXISTS {{ {node} ?p ?o }}, "true", "false"), {boolean}) AS ?described) '
+            f'BIND(STRDT(IF(EXISTS {{ ?s ?q {node} }}, "true", "false"), {boolean}) AS ?referenced) }}')
 
 
 @dataclass(frozen=True)

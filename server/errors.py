@@ -23,6 +23,7 @@ QUERY_ERROR_STATUS: dict[str, int] = {
     "memory": 503,
     "worker-crashed": 503,
     "startup": 503,
+    "backend": 502,
 }
 
 

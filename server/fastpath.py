@@ -55,6 +55,7 @@ class SparqlFastPath:
             or environ.get("CONTENT_LENGTH") not in (None, "", "0")
             or "HTTP_TRANSFER_ENCODING" in environ
             or len(environ.get("QUERY_STRING", "")) > self.max_query
+            or "html" in environ.get("HTTP_ACCEPT", "")  # a browser: the editor answers (Flask)
         ):
             return self.wsgi_app(environ, start_response)
         try:

@@ -35,7 +35,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, rend
 from patternkg.converter.namespaces import RDF, RDFS, SKOS, VOCAB, Library
 
 from .config import ServerConfig
-from .descriptions import OntologyDocument, pattern_query, referrers_query, resource_query, state_query
+from .descriptions import OntologyDocument, missing_pattern_query, pattern_query, resource_query, state_query
 from .errors import error_response
 from .negotiation import PAGE_OFFERS, RDF_PAGE_OFFERS, Offer, choose
 
@@ -49,6 +49,9 @@ RESOURCE_KINDS: dict[str, str] = {
     "scheme": "scheme",
 }
 PROJECT_ROOT = "https://w3id.org/patternkg/"
+_INDEX_OFFERS = (Offer("application/json", "json", "application/json"),
+                 Offer("text/html", "html", "text/html; charset=utf-8"),
+                 Offer("application/xhtml+xml", "html", "text/html; charset=utf-8"))
 
 
 def _state() -> Any:
@@ -93,7 +96,21 @@ def rdf_response(triples: list[ox.Triple], offer: Offer, status: int = 200) -> R
     return response
 
 
+#: ``?format=`` values (a browser cannot set ``Accept``): a file-extension-like name -> media type
+FORMAT_PARAMETER = {"ttl": "text/turtle", "turtle": "text/turtle", "jsonld": "application/ld+json",
+                    "json-ld": "application/ld+json", "nt": "application/n-triples",
+                    "ntriples": "application/n-triples", "rdf": "application/rdf+xml",
+                    "rdfxml": "application/rdf+xml", "html": "text/html"}
+
+
 def _negotiate(offers: tuple[Offer, ...] = PAGE_OFFERS) -> Offer:
+    wanted = request.args.get("format")
+    if wanted is not None:  # a link from a page ("Turtle", "JSON-LD") overrides Accept
+        media = FORMAT_PARAMETER.get(wanted.lower())
+        found = next((o for o in offers if o.media_type == media), None)
+        if found is None:
+            abort(400, f"unknown format {wanted!r}; use one of " + ", ".join(FORMAT_PARAMETER))
+        return found
     offer = choose(request.headers.get("Accept"), offers)
     if offer is None:
         abort(406, "no acceptable format: " + ", ".join(dict.fromkeys(o.media_type for o in offers)))
@@ -254,12 +271,20 @@ def make_blueprint(config: ServerConfig) -> Blueprint:
 
     @bp.route("/")
     def index() -> Response:
+        # browsers get the landing page (the web front end); API clients (no Accept, */*, JSON) the JSON index
+        offer = choose(request.headers.get("Accept"), _INDEX_OFFERS)
+        if offer is not None and offer.format == "html":
+            from .site import landing
+
+            return landing()
         links = {
             "sparql": url_for("sparql.sparql", _external=True),
             "void": url_for("linkeddata.void", _external=True),
             "dumps": url_for("dumps.index", _external=True),
             "ontology": url_for("linkeddata.ontology", _external=True),
             "vocabulary": url_for("linkeddata.vocabulary", _external=True),
+            "queries": url_for("queries.catalogue", _external=True),
+            "search": url_for("site.search_api", _external=True),
             "health": url_for("health.health", _external=True),
         }
         return current_app.json.response({"service": "patternkg", "links": links})
@@ -276,16 +301,14 @@ def _graph(query: str, offer: Offer) -> Response:
 
 def _missing_pattern(iri: str, slug: str, offer: Offer) -> Response:
     """404 for a pattern that files reference but no file describes: who references it."""
-    triples = construct(referrers_query(iri))
+    query = missing_pattern_query(iri, slug)
     if offer.format == "html":
-        response = html_page("missing-pattern", iri, slug, lambda: triples)
+        response = html_page("missing-pattern", iri, slug, lambda: construct(query))
         response.status_code = 404
         return response
-    referrers = sorted({t.subject.value.split("#", 1)[0] for t in triples if t.object == ox.NamedNode(iri)})
-    note = (f"No pattern file describes {slug!r}: this library has no such pattern. "
-            f"{len(referrers)} resource(s) reference it: " + ", ".join(referrers))
-    triples.append(ox.Triple(ox.NamedNode(iri), ox.NamedNode(RDFS + "comment"), ox.Literal(note, language="en")))
-    return rdf_response(triples, offer, status=404)
+    response = _graph(query, offer)
+    response.status_code = 404
+    return response
 
 
 def _catalogue() -> list[Any]:

@@ -11,7 +11,8 @@ Routes (see docs/queries.md):
   ``application/sparql-results+xml``. ``X-Total-Count`` and ``Link``
   (``rel=next/prev/first``) headers for paging;
 - ``GET /api/openapi.json``: an OpenAPI 3.1 document generated from the headers;
-- ``GET /api/docs``: a browsable HTML page with each query's SPARQL.
+- ``GET /api/docs``: a browsable HTML page: each query with a form (Run shows an HTML table:
+  ``text/html`` is one of the formats of a run), its columns and SPARQL.
 
 Errors (JSON ``{"error", "message", "status"[, "parameter"]}``): 400 for an
 unknown, missing or malformed parameter (naming it and the expected type),
@@ -26,7 +27,6 @@ The blueprint needs a :class:`~.prepared.PreparedQueries`: given to
 
 from __future__ import annotations
 
-import html
 from typing import Any
 from urllib.parse import urlencode
 
@@ -43,6 +43,7 @@ OFFERS: tuple[Offer, ...] = (
     Offer("text/csv", "csv", "text/csv; charset=utf-8"),
     Offer("application/sparql-results+json", "sparql-json", "application/sparql-results+json"),
     Offer("application/sparql-results+xml", "sparql-xml", "application/sparql-results+xml"),
+    Offer("text/html", "html", "text/html; charset=utf-8"),  # a browser: the form and a table (site)
 )
 _BY_FORMAT = {o.format: o for o in OFFERS}
 
@@ -125,6 +126,8 @@ def make_blueprint(queries: PreparedQueries | None = None) -> Blueprint:
                 return _error(406, "not-acceptable",
                               "no acceptable format; offered: " + ", ".join(o.media_type for o in OFFERS))
         raw = {k: v for k, v in request.args.items() if k not in ("offset", "format")}
+        if offer.format == "html":  # a form sends its empty optional fields: they mean "not given"
+            raw = {k: v for k, v in raw.items() if v.strip() and k != "audience"}
         if query.parameter("limit") is None:
             raw.pop("limit", None)
         for key in request.args:
@@ -135,10 +138,16 @@ def make_blueprint(queries: PreparedQueries | None = None) -> Blueprint:
             offset = parse_count("offset", request.args.get("offset"), 0, 10**9)
             answer = pq.run(name, raw, limit, offset)
         except ParameterError as exc:
+            if offer.format == "html":
+                return run_page(query, None, 0, 0, error=exc.message, status=400)
             return _error(400, "bad-parameter", exc.message, exc.parameter)
         except UnknownResource as exc:
+            if offer.format == "html":
+                return run_page(query, None, 0, 0, error=exc.message, status=404)
             return _error(404, "not-found", exc.message, exc.parameter)
         page = answer.bindings
+        if offer.format == "html":
+            return run_page(query, answer, limit, offset)
         if offer.format == "json":
             response = jsonify({
                 "query": query.name,
@@ -168,7 +177,10 @@ def make_blueprint(queries: PreparedQueries | None = None) -> Blueprint:
 
     @bp.get("/api/docs")
     def docs() -> Response:
-        return Response(docs_page(prepared().catalogue.values()), content_type="text/html; charset=utf-8")
+        from .pages import html_response, render
+
+        return html_response(render("queries_docs.html", title="Prepared queries",
+                                    queries=list(prepared().catalogue.values())))
 
     return bp
 
@@ -270,35 +282,39 @@ def openapi_document(queries: Any) -> dict[str, Any]:
     }
 
 
-def docs_page(queries: Any) -> str:
-    """A self-contained HTML page: every query with its parameters, columns, an example form and SPARQL."""
-    parts = ["<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Prepared queries</title>",
-             "<style>body{font-family:sans-serif;max-width:60rem;margin:auto;padding:1rem}"
-             "pre{background:#f4f4f4;padding:.8rem;overflow:auto}td,th{text-align:left;padding:.2rem .6rem}"
-             "</style></head><body><h1>Prepared queries</h1>",
-             "<p>Each query is a GET request; answers as JSON (default), CSV or SPARQL results by "
-             "<code>Accept</code>, paged with <code>limit</code>/<code>offset</code>. "
-             "<a href='openapi.json'>OpenAPI document</a>.</p><ul>"]
-    queries = list(queries)
-    for q in queries:
-        parts.append(f"<li><a href='#{html.escape(q.name)}'>{html.escape(q.name)}</a>: {html.escape(q.title)}</li>")
-    parts.append("</ul>")
-    for q in queries:
-        name = html.escape(q.name)
-        parts.append(f"<section id='{name}'><h2>{name}</h2><p><strong>{html.escape(q.title)}</strong>. "
-                     f"{html.escape(q.description)}</p>")
-        parts.append(f"<form method='get' action='queries/{name}'>")
-        if q.parameters:
-            parts.append("<table><tr><th>parameter</th><th>type</th><th>required</th><th>description</th></tr>")
-            for p in q.parameters:
-                default = "" if p.default is None else html.escape(str(p.default), quote=True)
-                parts.append(f"<tr><td><label>{html.escape(p.name)} <input name='{html.escape(p.name)}' "
-                             f"value='{default}'></label></td><td>{html.escape(p.expected)}</td>"
-                             f"<td>{'yes' if p.required else 'no'}</td><td>{html.escape(p.description)}</td></tr>")
-            parts.append("</table>")
-        parts.append("<button>Run</button></form><table><tr><th>column</th><th>meaning</th></tr>")
-        for column, description in q.columns:
-            parts.append(f"<tr><td>{html.escape(column)}</td><td>{html.escape(description)}</td></tr>")
-        parts.append(f"</table><pre><code>{html.escape(q.sparql)}</code></pre></section>")
-    parts.append("</body></html>")
-    return "".join(parts)
+def run_page(query: StoredQuery, answer: Any, limit: int, offset: int, *, error: str | None = None,
+             status: int = 200) -> Response:
+    """One run as a page: the filled-in form, the rows as a table (library IRIs linked to their
+    pages), paging and downloads of the same run as CSV and JSON."""
+    from .pages import curie, href, html_response, render
+
+    args = {k: v for k, v in request.args.items() if k not in ("format", "audience")}
+
+    def url(**changes: Any) -> str:
+        merged = {**args, **{k: str(v) for k, v in changes.items()}}
+        return url_for("queries.run_query", name=query.name) + "?" + urlencode(merged)
+
+    rows = []
+    if answer is not None:
+        for binding in answer.bindings:
+            title = binding.get("title", {}).get("value")
+            cells, named = [], False
+            for column in query.column_names:
+                term = binding.get(column)
+                if term is None:
+                    cells.append({"type": "unbound"})
+                elif term["type"] == "uri":
+                    text = title if title and not named else curie(term["value"])
+                    named = True
+                    cells.append({"type": "uri", "href": href(term["value"]), "text": text})
+                else:
+                    cells.append({"type": term["type"], "value": term["value"]})
+            rows.append(cells)
+    total = answer.total if answer is not None else 0
+    html = render(
+        "query_run.html", title=query.title, q=query, values=dict(request.args), answer=answer, rows=rows,
+        columns=query.column_names, offset=offset, error=error,
+        downloads={"csv": url(format="csv"), "json": url(format="json"), "sparql": url(format="sparql-json")},
+        next_url=url(offset=offset + limit) if limit and offset + limit < total else None,
+        prev_url=url(offset=max(0, offset - limit)) if offset > 0 else None)
+    return html_response(html, status=status)

@@ -9,6 +9,9 @@ Contract (SPARQL 1.1 Protocol, section 2.1):
   all graphs of the store and every named graph is available;
 - the answer format is negotiated from ``Accept`` (:mod:`.negotiation`): 406 when
   nothing acceptable; a GET without ``query`` returns the service description;
+- a browser (``Accept`` preferring ``text/html`` to every result format) gets the
+  query editor, with the answer drawn as an HTML table when a query is given
+  (:mod:`.editor`);
 - refused before anything runs: updates (403, by ``update=``, by the
   ``application/sparql-update`` content type, by the query form, or at
   ``/update``), ``SERVICE`` (400, :mod:`.guard`), several ``query`` values
@@ -22,6 +25,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 from pyoxigraph import NamedNode
 
+from .editor import answer as editor_answer
+from .editor import wants_html
 from .errors import error_response
 from .guard import UpdateRefused, inspect_query
 from .negotiation import GRAPH_OFFERS, RESULTS_OFFERS, negotiate
@@ -96,6 +101,9 @@ def sparql() -> Response:
             named = _graph_list(params.getlist("named-graph-uri"), "named-graph-uri")
         except _BadRequest as exc:
             return error_response(400, "bad-request", str(exc))
+    if len(queries) <= 1 and (queries or reading) and wants_html(req.headers.get("Accept")):
+        # a browser: the query editor, with the results as an HTML table when a query is given
+        return editor_answer(queries[0] if queries else None, default or None, named or None)
     if not queries:
         if reading:
             return service_description()

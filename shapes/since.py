@@ -19,7 +19,11 @@ Results of the two runs are matched by :func:`~.baseline.fingerprint`; the repor
 entries are the current results of the checked files, each ``new`` or
 ``unchanged``, and :attr:`~.outcome.Report.fixed` holds the results at *ref* that are
 gone. Results of files outside the checked set are the same on both sides by
-construction and are not reported. Raises :class:`SinceError` (naming the git
+construction and are not reported. With ``index`` among the options (a kept
+validation index, ``validate --index DIR``), the working tree is checked with that
+index and the base with a kept copy of the base tree and its own index
+(``DIR.since/``, see :func:`mirror`), so both sides convert only what changed since
+the last run. Raises :class:`SinceError` (naming the git
 command and its message) outside a checkout or for an unknown ref.
 """
 
@@ -33,6 +37,7 @@ import tarfile
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,12 +152,51 @@ def extract(top: Path, ref: str, specs: list[str], dest: Path) -> None:
     present = [s for s in specs if git("ls-tree", "--name-only", ref, "--", s, cwd=top).strip()]
     if not present:
         return
-    data = git("archive", "--format=tar", ref, "--", *present, cwd=top)
+    _untar(git("archive", "--format=tar", ref, "--", *present, cwd=top), dest)
+
+
+def _untar(data: bytes, dest: Path) -> None:
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         if hasattr(tarfile, "data_filter"):
             tar.extractall(dest, filter="data")
         else:  # pragma: no cover - Python 3.11 before the extraction filters
             tar.extractall(dest)  # noqa: S202 - our own repository's tree
+
+
+def mirror(top: Path, ref: str, specs: list[str], home: Path) -> Path:
+    """A kept copy of the library at *ref* under ``home/tree``, returned; updated in place.
+
+    ``home/commit`` records the commit the tree holds. When it is there, only the files
+    ``git diff`` names between that commit and *ref* are rewritten or removed (so a kept
+    validation index of the tree, ``home/index``, sees just those files change); else
+    the tree is extracted anew. The record is removed before and written after an
+    update, so an interrupted update is redone from scratch.
+    """
+    commit = git("rev-parse", f"{ref}^{{commit}}", cwd=top).decode().strip()
+    tree, record = home / "tree", home / "commit"
+    kept = record.read_text().strip() if record.is_file() and tree.is_dir() else ""
+    if kept == commit:
+        return tree
+    home.mkdir(parents=True, exist_ok=True)
+    record.unlink(missing_ok=True)
+    if kept and git("cat-file", "-t", kept, cwd=top, ok=(0, 1, 128)).strip() == b"commit":
+        raw = git("diff", "--name-status", "-z", "--no-renames", kept, commit, "--", *specs, cwd=top).split(b"\0")
+        paths = [raw[i + 1].decode() for i in range(0, len(raw) - 1, 2)]
+        for path in paths:
+            (tree / path).unlink(missing_ok=True)
+        present = [p.decode() for p in git("ls-tree", "-r", "-z", "--name-only", commit, "--", *paths,
+                                           cwd=top).split(b"\0") if p] if paths else []
+        if present:
+            _untar(git("archive", "--format=tar", commit, "--", *present, cwd=top), tree)
+    else:
+        if tree.exists():
+            import shutil
+
+            shutil.rmtree(tree)
+        tree.mkdir()
+        extract(top, commit, specs, tree)
+    record.write_text(commit + "\n")
+    return tree
 
 
 def validate_since(*, ref: str, sources: Sequence[os.PathLike | str], validate: Callable, root: Path | None = None,
@@ -190,14 +234,20 @@ def validate_since(*, ref: str, sources: Sequence[os.PathLike | str], validate: 
         current = from_validation(validate(sources=paths, only=now_files, **options), root=root)
     else:
         current = Report([], 0, 0, root)
-    with tempfile.TemporaryDirectory(prefix="patternkg-since-") as tmp:
-        old_root = Path(tmp)
-        extract(top, ref, specs, old_root)
+    before: list[Entry] = []
+    with ExitStack() as stack:
+        index = options.get("index")
+        if index is not None:  # a kept tree of the base and its own index, updated by git diff
+            old_root = mirror(top, ref, specs, Path(f"{os.path.abspath(index)}.since"))
+            old_options = {**options, "index": Path(f"{os.path.abspath(index)}.since") / "index"}
+        else:
+            old_root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patternkg-since-")))
+            extract(top, ref, specs, old_root)
+            old_options = options
         before_files = [old_root / p for p in sorted(checked_before) if (old_root / p).is_file()]
         old_sources = [old_root / s for s in specs if (old_root / s).exists()]
-        before: list[Entry] = []
         if before_files and old_sources:
-            old = from_validation(validate(sources=old_sources, only=before_files, **options), root=old_root)
+            old = from_validation(validate(sources=old_sources, only=before_files, **old_options), root=old_root)
             for e in old.entries:  # as the file is called now
                 rel = change.renamed.get(e.file, e.file)
                 e.file = _shown(top / rel, root)
@@ -224,4 +274,4 @@ def _shown(path: Path, root: Path) -> str:
     return shown_path(str(path), root)
 
 
-__all__ = ["Change", "SinceError", "changed", "extract", "mentioning", "repo_root", "validate_since"]
+__all__ = ["Change", "SinceError", "changed", "extract", "mentioning", "mirror", "repo_root", "validate_since"]

@@ -43,3 +43,22 @@ def corpus_store_dir(corpus_dir, tmp_path_factory):
     target = tmp_path_factory.mktemp("corpus") / "store"
     report = build(store=target, sources=[corpus_dir])
     return target, report
+
+
+def _load_gitlib():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("shapes_gitlib", Path(__file__).resolve().parent / "shapes" / "gitlib.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def gitlib():
+    """Helpers for a small library in a temporary git repository (``tests/shapes/gitlib.py``)."""
+    import shutil
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    return _load_gitlib()

@@ -15,6 +15,7 @@ every 0.1 s. Cases:
   the engine is what is measured);
 - validate --only: one file, edited first (a relationship target and its title change),
   reusing the index, in a fresh process (start-up included);
+- on 1x, ``--since HEAD~1`` after a one-file commit with kept indexes (bench_since.py);
 - with --whole / --pyshacl: the whole-graph Oxigraph engine (``batch_files=0``) and the
   pySHACL engine, for the figures of docs/validation.md (pySHACL only on 1x).
 
@@ -37,6 +38,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from bench_since import run_since  # noqa: E402
 from corpus10x import make_corpus  # noqa: E402
 
 DEFAULT_CORPUS = HERE.parents[1].parent / "shared" / "corpus" / "commons-os"
@@ -175,6 +177,7 @@ def main() -> None:
         sys.exit(f"corpus not found: {args.corpus}")
     print(f"cores: {os.cpu_count()}, load: {os.getloadavg()[0]:.1f}", flush=True)
     run(args.corpus, "shared corpus (1x)", editable=False, whole=args.whole, pyshacl=args.pyshacl)
+    run_since(args.corpus, "shared corpus", index=True)  # the pull-request mode (bench_since.py)
     if args.skip_nx:
         return
     if args.library is not None:

@@ -48,8 +48,9 @@ def test_corpus_warnings_are_the_known_oddities(corpus_store_dir):
         codes[d.code] = codes.get(d.code, 0) + 1
     # 21 inferred links written with 'strength: 3' (a 1..3 scale), the slide-deck file's
     # nine unknown keys, one modified date with a five-digit year, and two files sharing
-    # the id 'pat_placeholder'.
-    assert codes == {"out-of-range": 21, "unknown-key": 9, "invalid-value": 1, "duplicate-id": 1}
+    # the id 'pat_placeholder', and a form feed (U+000C) in one body, removed.
+    assert codes == {"out-of-range": 21, "unknown-key": 9, "invalid-value": 1, "duplicate-id": 1,
+                     "control-character": 1}
     assert all(d.file and d.field and d.line for d in report.warnings)
 
 

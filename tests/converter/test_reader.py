@@ -31,3 +31,30 @@ def test_an_anchor_after_a_prefilter_hit_is_refused():
         parse_document(b"---\nslug: a\nx: &anchor 1\ny: *anchor\n---\n", "f.md")
     assert caught.value.diagnostic.code == "yaml-anchor"
     assert caught.value.diagnostic.line == 3
+
+
+def test_crlf_and_lone_cr_become_line_feeds_with_the_same_line_numbers(tmp_path):
+    from patternkg.converter.reader import read_document
+
+    path = tmp_path / "crlf.md"
+    path.write_bytes(b"---\r\nslug: crlf\r\ntitle: |\r\n  two\r\n  lines\r\n---\r\nBody one.\r\nBody two.\rBody three.\r\n")
+    doc = read_document(path)
+    assert doc.body == "Body one.\nBody two.\nBody three.\n" and doc.data["title"] == "two\nlines\n"
+    assert doc.lines[("title",)] == 3 and doc.body_line == 7 and not doc.warnings
+
+
+def test_control_characters_are_removed_with_a_warning_naming_line_and_field(tmp_path):
+    from patternkg.converter.reader import ReadError, read_document
+
+    path = tmp_path / "ctl.md"
+    path.write_bytes(b'---\nslug: ctl\ntitle: "a\\0b"\n---\nok\nNUL\x00 and DEL\x7f stays\n\xef\xbf\xbf\n')
+    doc = read_document(path)
+    assert doc.data["title"] == "ab" and doc.body == "ok\nNUL and DEL\x7f stays\n\n"
+    assert [(w.code, w.line, w.field) for w in doc.warnings] == [
+        ("control-character", 3, "title"), ("control-character", 6, "body"), ("control-character", 7, "body")]
+    assert "U+0000" in doc.warnings[1].message and "U+FFFF" in doc.warnings[2].message
+    path.write_bytes(b"---\nslug: ctl\nsummary: x\ntitle: a\x1fb\n---\n")
+    with pytest.raises(ReadError) as info:
+        read_document(path)
+    diag = info.value.diagnostic
+    assert (diag.code, diag.line, diag.column) == ("yaml-syntax", 4, 9) and "U+001F" in diag.message

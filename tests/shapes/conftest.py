@@ -16,21 +16,3 @@ def corpus_validation(corpus_dir):
 
     return validate_library(sources=[corpus_dir])
 
-
-def _load_gitlib():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("shapes_gitlib", HERE / "gitlib.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="session")
-def gitlib():
-    """Helpers for a small library in a temporary git repository (``tests/shapes/gitlib.py``)."""
-    import shutil
-
-    if shutil.which("git") is None:
-        pytest.skip("git is not installed")
-    return _load_gitlib()

@@ -106,3 +106,38 @@ def test_a_broken_baseline_names_the_file(tmp_path, gitlib):
     bad.write_text("{\"results\": []}")
     result = CliRunner().invoke(main, ["validate", str(repo / "lib"), "--baseline", str(bad)])
     assert result.exit_code == 2 and str(bad) in result.output and "not a patternkg baseline" in result.output
+
+
+def _tree(root):
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_kept_base_tree_is_updated_by_git_diff_only(tmp_path, gitlib):
+    """--since with a kept index keeps the base tree too; moving the base rewrites only what git diff names."""
+    from patternkg.shapes.since import extract, mirror
+
+    repo = gitlib.make_repo(tmp_path / "repo")
+    first = gitlib.git(repo, "rev-parse", "HEAD").strip()
+    gitlib.set_weight(repo / "lib" / "beta.md", "0.8", "0.2")
+    gitlib.git(repo, "rm", "-q", "lib/gamma.md")
+    (repo / "lib" / "delta.md").write_text((repo / "lib" / "beta.md").read_text().replace("slug: beta", "slug: delta"))
+    second = gitlib.commit(repo, "move the base")
+    home = tmp_path / "index.since"
+    tree = mirror(repo, first, ["lib"], home)
+    assert (home / "commit").read_text().strip() == first
+    untouched = (tree / "lib" / "alpha.md").stat().st_mtime_ns
+    expected = tmp_path / "expected"
+    for ref in (second, first, second):
+        tree = mirror(repo, ref, ["lib"], home)
+        expected.mkdir()
+        extract(repo, ref, ["lib"], expected)
+        assert _tree(tree) == _tree(expected)
+        assert (home / "commit").read_text().strip() == gitlib.git(repo, "rev-parse", ref).strip()
+        import shutil
+
+        shutil.rmtree(expected)
+    assert (tree / "lib" / "alpha.md").stat().st_mtime_ns == untouched  # not in any diff: never rewritten
+    (home / "commit").unlink()  # an interrupted update: extracted anew
+    (tree / "lib" / "stray.md").write_text("left over")
+    tree = mirror(repo, first, ["lib"], home)
+    assert "lib/stray.md" not in _tree(tree) and "lib/gamma.md" in _tree(tree)

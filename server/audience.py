@@ -1,0 +1,80 @@
+"""The audience lens: the site in one audience's words.
+
+A pattern may carry labels per audience (``pkg:contextLabel`` with
+``pkg:audience <VOCAB>audience/<name>``: corporate, government, activist,
+tech, ...). The chosen audience comes from ``?audience=<name>`` (shareable: a
+link with it shows the same words to anyone) or else from the ``audience``
+cookie, which :func:`remember` sets whenever the URL names one (``?audience=``
+empty goes back to the library's own titles and clears it). Pages then show a
+pattern's label for that audience, where it has one, in place of its title.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, current_app, g, request
+
+from patternkg.converter.namespaces import PKG, VOCAB, is_safe_segment
+
+COOKIE = "audience"
+PARAM = "audience"
+_CACHE = "patternkg.audiences"
+
+
+def current() -> str | None:
+    """The audience chosen for this request (URL first, then cookie), or ``None``."""
+    if "audience" in g:
+        return g.audience
+    value = request.args.get(PARAM)
+    if value is None:
+        value = request.cookies.get(COOKIE)
+    chosen = value if value and is_safe_segment(value) and value in available() else None
+    g.audience = chosen
+    return chosen
+
+
+def available() -> list[str]:
+    """The audiences the library has labels for (asked once per app and store)."""
+    cached = current_app.extensions.get(_CACHE)
+    if cached is None:
+        _, body = current_app.extensions["patternkg"].pool.run(
+            "query", query=f"SELECT DISTINCT ?a WHERE {{ ?l <{PKG}audience> ?a }}", results_format="JSON",
+            graph_format="N_TRIPLES")
+        names = []
+        for row in json.loads(body)["results"]["bindings"]:
+            value = row["a"]["value"]
+            if value.startswith(VOCAB + "audience/"):
+                names.append(value[len(VOCAB + "audience/"):])
+        cached = current_app.extensions[_CACHE] = sorted(names)
+    return cached
+
+
+def keep(path: str) -> str:
+    """A local link: the chosen audience travels in the cookie, so links stay plain paths."""
+    return path
+
+
+def remember(response: Response) -> Response:
+    """Set (or clear) the cookie when the URL names an audience; called after every request."""
+    if PARAM not in request.args or not response.mimetype == "text/html":
+        return response
+    value = request.args.get(PARAM, "")
+    if value and is_safe_segment(value):
+        response.set_cookie(COOKIE, value, max_age=365 * 86400, samesite="Lax", httponly=True)
+    elif not value:
+        response.delete_cookie(COOKIE, samesite="Lax", httponly=True)
+    return response
+
+
+def context() -> dict[str, Any]:
+    """Template variables of the switcher shown on every page."""
+    try:
+        names = available()
+    except Exception:  # a store that cannot answer still gets its pages (the switcher is hidden)
+        names = []
+    return {"audiences": names, "audience": current() if names else None}
+
+
+__all__ = ["current", "available", "keep", "remember", "context", "COOKIE", "PARAM"]
