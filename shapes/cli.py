@@ -61,8 +61,8 @@ def _report_target(_ctx, _param, values):
               help="Show files read and checks running on stderr. Default: on a terminal, off when CI is set.")
 @click.option("--engine", type=click.Choice(ENGINES), default=DEFAULT_ENGINE, show_default=True,
               help="oxigraph: SHACL Core compiled to SPARQL, streamed in batches (any size); pyshacl: the "
-                   "reference engine, whole graph in memory (practical up to a few thousand files: "
-                   "PYSHACL_FIGURES). Both give the same results.")
+                   "reference engine, whole graph in memory (practical up to a few thousand files: 952 files "
+                   "took 1.4 GB, 3,800 files 4.5 GB and 70-76 s). Both give the same results.")
 @click.option("--shapes-only", is_flag=True,
               help="Print the path of the SHACL shapes file (or write it to --output) and exit.")
 def validate(sources, base_iri, max_file_size, jobs, fmt, output, reports, severity, fail_on, baseline,
