@@ -79,6 +79,7 @@ def validate(sources, base_iri, max_file_size, jobs, fmt, output, reports, sever
     from patternkg.shapes.baseline import BaselineError, write_baseline as save_baseline
     from patternkg.shapes.reports import render, summary_text
     from patternkg.shapes.shapes_graph import shapes_path
+    from patternkg.shapes.index import NotAnIndexError
     from patternkg.shapes.since import SinceError
 
     if shapes_only:
@@ -99,7 +100,7 @@ def validate(sources, base_iri, max_file_size, jobs, fmt, output, reports, sever
                              max_file_size=max_file_size, jobs=jobs, engine=engine, index=index,
                              batch_files=batch_files,
                              progress=progress_display.wanted() if progress is None else progress)
-    except (BaselineError, SinceError) as exc:
+    except (BaselineError, SinceError, NotAnIndexError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
     report.link_base = link_base

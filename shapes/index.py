@@ -13,7 +13,7 @@ files (:mod:`~patternkg.shapes.changed`):
 - ``index.oxigraph``: the triples the library-scope constraints read (ids resolved).
 
 An index is written beside its target and renamed into place when complete. A directory
-that is not a patternkg index is never replaced (:class:`IndexError_`).
+that is not a patternkg index is never replaced (:class:`NotAnIndexError`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ _COLUMNS = ("ord", "display", "path", "mtime_ns", "size", "digest", "slug", "ide
             "shared", "shared_results")
 
 
-class IndexError_(ValueError):
+class NotAnIndexError(ValueError):
     """The index path exists and is not a patternkg validation index."""
 
 
@@ -81,7 +81,7 @@ def read_meta(directory: Path) -> dict | None:
 def check_target(directory: Path) -> None:
     """Refuse to replace a path that exists and is not an index this module wrote."""
     if directory.exists() and (not directory.is_dir() or (any(directory.iterdir()) and read_meta(directory) is None)):
-        raise IndexError_(f"{directory}: exists and is not a patternkg validation index; choose another --index path")
+        raise NotAnIndexError(f"{directory}: exists and is not a patternkg validation index; choose another --index path")
 
 
 def write_meta(directory: Path, meta: dict) -> None:
@@ -157,5 +157,5 @@ class Rows:
         self.db.close()
 
 
-__all__ = ["FILES", "FORMAT", "IndexError_", "META", "Rows", "STORE", "check_target", "file_stamp", "pack",
+__all__ = ["FILES", "FORMAT", "NotAnIndexError", "META", "Rows", "STORE", "check_target", "file_stamp", "pack",
            "partial_dir", "read_meta", "shapes_digest", "source_key", "swap_in", "unpack", "write_meta"]

@@ -46,7 +46,6 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-import rdflib
 from pyoxigraph import RdfFormat, Store
 from rdflib.paths import Path as RdfPath
 from rdflib.plugins.sparql import prepareQuery

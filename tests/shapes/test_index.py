@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from patternkg.shapes.index import IndexError_, read_meta
+from patternkg.shapes.index import NotAnIndexError, read_meta
 from patternkg.shapes.validation import validate_library
 
 TARGET = "emotional-bid-responsiveness.md"  # enables, requires, complementary links; shared nodes
@@ -102,6 +102,6 @@ def test_index_of_another_library_is_left_alone_and_other_directories_are_refuse
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("not an index", encoding="utf-8")
-    with pytest.raises(IndexError_, match="not a patternkg validation index"):
+    with pytest.raises(NotAnIndexError, match="not a patternkg validation index"):
         validate_library(sources=[seed], index=mine)
     assert (mine / "notes.txt").read_text(encoding="utf-8") == "not an index"
