@@ -116,6 +116,6 @@ def export(sources, base_iri, max_file_size, jobs, store_dir, fmt, output, repor
     sys.exit(report.exit_code(strict=strict))
 
 
-from patternkg.converter.publish_cli import publish  # noqa: E402  (beside build and export)
+from patternkg.converter.publish_cli import commands as _publishing  # noqa: E402  (beside build and export)
 
-commands = [build, export, publish]
+commands = [build, export, *_publishing]

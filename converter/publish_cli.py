@@ -78,4 +78,45 @@ def publish(sources, base_iri, max_file_size, jobs, url, store_dir, release, kee
                + (f"; deleted {len(result.dropped)} older" if result.dropped else ""), err=True)
 
 
-commands = [publish]
+
+@click.command()
+@click.option("--store", "store_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The store directory whose current generation is packaged.")
+@click.option("--output", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write the artefact into (archive, .sha256, .json).")
+def package(store_dir, output):
+    """Package the current generation of a store as one artefact for replicas.
+
+    Writes patternkg-<generation>.tar.gz, its .sha256 (sha256sum format) and a .json
+    with the generation id, base IRI, source digest and patternkg version. Replicas
+    install it with `patternkg install` or serve it with `patternkg serve --artefact`,
+    and refuse it when the checksum does not match.
+    """
+    from patternkg.converter.artefact import ArtefactRefused, package as package_generation
+    from patternkg.converter.storedir import StoreDirError
+
+    try:
+        artefact = package_generation(store=store_dir, output=output)
+    except (ArtefactRefused, StoreDirError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{artefact.archive}  ({artefact.metadata['bytes']} bytes, sha256 {artefact.metadata['sha256']})")
+
+
+@click.command()
+@click.argument("artefact", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--store", "store_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Store directory to install the generation into (created when missing); it becomes current.")
+@click.option("--sha256", default=None, help="Expected SHA-256 (default: the .sha256 file beside the archive).")
+def install(artefact, store_dir, sha256):
+    """Verify an artefact's checksum and install its generation into a store directory."""
+    from patternkg.converter.artefact import ArtefactRefused, install as install_artefact
+    from patternkg.converter.storedir import StoreDirError
+
+    try:
+        generation = install_artefact(artefact=artefact, store=store_dir, sha256=sha256)
+    except (ArtefactRefused, StoreDirError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"installed generation {generation.id} into {store_dir} (now current)")
+
+
+commands = [publish, package, install]

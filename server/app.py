@@ -39,7 +39,10 @@ class AppState:
     prefixes: dict[str, str] = field(default_factory=dict)
     generation: Generation | None = None
     """The generation being served (id, directory with its sidecars, metadata); see
-    :mod:`patternkg.converter.storedir`. Code that reads a sidecar opens it from here."""
+    :mod:`patternkg.converter.storedir`. Code that reads a sidecar opens it from here, per
+    request: the attribute is replaced (never mutated) when the server moves to a new one."""
+    watcher: Any = None
+    """The :class:`~.generations.GenerationWatcher` of this process (None outside a served process)."""
 
 
 def _jsonld_context(config: ServerConfig) -> dict[str, Any] | None:

@@ -36,8 +36,11 @@ def current() -> str | None:
 
 
 def available() -> list[str]:
-    """The audiences the library has labels for (asked once per app and store)."""
-    cached = current_app.extensions.get(_CACHE)
+    """The audiences the library has labels for (asked once per served store generation)."""
+    state = current_app.extensions["patternkg"]
+    generation = getattr(getattr(state, "generation", None), "id", None)
+    key = (_CACHE, generation)
+    cached = current_app.extensions.get(key)  # type: ignore[call-overload]
     if cached is None:
         _, body = current_app.extensions["patternkg"].pool.run(
             "query", query=f"SELECT DISTINCT ?a WHERE {{ ?l <{PKG}audience> ?a }}", results_format="JSON",
@@ -47,7 +50,7 @@ def available() -> list[str]:
             value = row["a"]["value"]
             if value.startswith(VOCAB + "audience/"):
                 names.append(value[len(VOCAB + "audience/"):])
-        cached = current_app.extensions[_CACHE] = sorted(names)
+        cached = current_app.extensions[key] = sorted(names)  # type: ignore[index]
     return cached
 
 

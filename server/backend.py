@@ -54,6 +54,7 @@ __all__ = ["BackendError", "RemoteBackend", "serialize_graph"]
 _RESULTS_NS = "{http://www.w3.org/2005/sparql-results#}"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _CHUNK = 1 << 16
+_XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
 _BNODE_SAFE = re.compile(r"[^A-Za-z0-9]")
 
 
@@ -115,6 +116,8 @@ def _term(element: ET.Element) -> dict[str, str]:
             term["xml:lang"] = element.get(_XML_LANG, "")
         elif element.get("datatype"):
             term["datatype"] = element.get("datatype", "")
+            if term["datatype"] == _XSD_BOOLEAN and text in ("1", "0"):
+                term["value"] = "true" if text == "1" else "false"  # Virtuoso's 1/0: the canonical form
         return term
     raise BackendError(f"the engine answered with an unsupported term <{tag}>")
 

@@ -51,6 +51,13 @@ def default_workers() -> int:
               help="Origin allowed to query from a browser (repeatable; '' disables CORS).")
 @click.option("--dumps-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for /dumps/ files (default: a temporary folder).")
+@click.option("--artefact", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Serve a generation artefact (`patternkg package`): its checksum is verified, then it is "
+                   "installed into --store DIR (or a temporary folder) and served.")
+@click.option("--artefact-sha256", default=None, help="Expected SHA-256 of --artefact (default: its .sha256 file).")
+@click.option("--reload-interval", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Seconds between looks at the store's current generation; a new one is served as a whole "
+                   "(0: only on SIGHUP, which always checks at once).")
 @click.option("--backend", metavar="URL", default=None,
               help="Serve an external SPARQL 1.1 query endpoint (e.g. Virtuoso's /sparql) instead of a store.")
 @click.option("--backend-graph", metavar="IRI", default=None,
@@ -79,6 +86,9 @@ def serve(
     max_request_size: int,
     cors_origins: tuple[str, ...],
     dumps_dir: Path | None,
+    artefact: Path | None,
+    artefact_sha256: str | None,
+    reload_interval: float,
     backend: str | None,
     backend_graph: str | None,
     backend_auth: str | None,
@@ -94,6 +104,10 @@ def serve(
     if store is not None and sources:
         raise click.UsageError("give either SOURCE... or --store, not both")
     remote: dict = {}
+    if artefact is not None:
+        if sources or backend is not None:
+            raise click.UsageError("--artefact serves one generation: not with SOURCE... or --backend")
+        store = _install(artefact, artefact_sha256, store)
     if backend is not None:
         if store is not None or sources:
             raise click.UsageError("give either --backend or SOURCE.../--store, not both")
@@ -123,11 +137,27 @@ def serve(
             max_request_bytes=max_request_size,
             cors_origins=("*" if "*" in origins else origins) if origins else "",
             dumps_dir=dumps_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patternkg-dumps-"))),
+            reload_interval=reload_interval,
             **remote,
         )
         if get_path is not None:
             sys.exit(_get(config, get_path, accept))
         _run(config)
+
+
+def _install(artefact: Path, sha256: str | None, store: Path | None) -> Path:
+    """Verify and install *artefact* into *store* (a fresh temporary folder when None)."""
+    from patternkg.converter.artefact import ArtefactRefused, install
+    from patternkg.converter.storedir import StoreDirError
+
+    target = store if store is not None else Path(tempfile.mkdtemp(prefix="patternkg-replica-")) / "store"
+    try:
+        generation = install(artefact=artefact, store=target, sha256=sha256)
+    except (ArtefactRefused, StoreDirError) as exc:
+        click.echo(f"patternkg: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"installed generation {generation.id} from {artefact}", err=True)
+    return target
 
 
 def _backend(url: str, graph: str | None, scheme: str | None, credentials_file: Path | None,

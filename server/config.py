@@ -19,7 +19,7 @@ ONTOLOGY_FILE = Path(__file__).resolve().parent.parent / "ontology" / "patternkg
 @dataclass(frozen=True)
 class ServerConfig:
     store: Path
-    """An Oxigraph store directory (opened read-only by the query workers)."""
+    """A store directory (its current generation is served) or a plain Oxigraph store, opened read-only."""
     base_iri: str = DEFAULT_BASE_IRI
     host: str = "127.0.0.1"
     port: int = 8000
@@ -47,6 +47,8 @@ class ServerConfig:
     """Prefixes for Turtle output (default: the project's)."""
     jsonld_context_file: Path | None = None
     """JSON-LD context for compaction (default: ontology/context.jsonld when present)."""
+    reload_interval: float = 1.0
+    """Seconds between looks at the store directory's ``current`` pointer (0: only on SIGHUP)."""
     backend: str | None = None
     """An external SPARQL 1.1 query endpoint to serve instead of ``store`` (``serve --backend``;
     ``store`` is then unused). See :mod:`.backend`."""

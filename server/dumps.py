@@ -25,6 +25,7 @@ from flask import Blueprint, Response, current_app, request, url_for
 from werkzeug.utils import send_file
 
 from .errors import error_response
+from .pool import QueryError
 
 bp = Blueprint("dumps", __name__)
 
@@ -59,13 +60,19 @@ _files: dict[Path, DumpFile] = {}
 def ensure_dump(name: str) -> DumpFile:
     """The dump *name* (a key of :data:`DUMPS`), written by a query worker if it is not yet."""
     state = current_app.extensions["patternkg"]
-    folder: Path = state.dumps_dir
+    # one folder per generation: a dump always matches the generation that wrote it
+    generation = state.pool.generation
+    folder: Path = state.dumps_dir / generation if generation else state.dumps_dir
     path = folder / name
     with _lock:
         if not path.exists() or not path.with_name(name + ".gz").exists():
             folder.mkdir(parents=True, exist_ok=True)
             tmp = folder / f".{name}.{os.getpid()}.tmp"
             state.pool.run("dump", timeout=max(state.config.timeout, 600.0), fmt=DUMPS[name][0], output=str(tmp))
+            if generation and state.pool.answered_by() != generation:
+                tmp.unlink(missing_ok=True)  # the server moved to another generation meanwhile
+                raise QueryError("busy", "the library moved to a new generation while the dump was written; "
+                                 "try again")
             gz_tmp = folder / f".{name}.gz.{os.getpid()}.tmp"
             with open(tmp, "rb") as src, gzip.open(gz_tmp, "wb", compresslevel=6) as dst:
                 shutil.copyfileobj(src, dst)

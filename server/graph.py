@@ -6,7 +6,7 @@
 - a domain or community: its patterns (at most :data:`MAX_MEMBERS`) and the
   relationships among them.
 
-Nodes: ``{"id": IRI, "label", "href" (local path), "center", "missing"}``;
+Nodes: ``{"id": IRI, "label", "href" (local path), "center", "missing", "hop" (0-2)}``;
 edges: ``{"source", "target", "kind", "weight", "inferred"}``.
 """
 
@@ -23,16 +23,21 @@ from . import pages
 
 MAX_SECOND_HOP = 60
 MAX_MEMBERS = 150
-_LINKS = f"<{PKG}qualifiedRelationship> <{PKG}qualifiedInferredLink>"
 _KINDS = {"pattern": "pattern", "domain": "domain", "community": "community", "commons-domain": "commons-domain"}
 _MEMBER = {"domain": PKG + "domain", "community": PKG + "memberOf", "commons-domain": PKG + "commonsDomain"}
 
 
 def _edges_from(sources: set[str]) -> list[dict[str, dict[str, str]]]:
     values = " ".join(f"<{s}>" for s in sorted(sources))
+    # one branch per link property, each starting from the sources (see pages.incoming_links)
     return pages.select(f"""SELECT ?a ?b ?link ?kind ?w ?c WHERE {{
-        VALUES ?a {{ {values} }}
-        ?a ?link ?n . VALUES ?link {{ {_LINKS} }}
+        {{ SELECT ?a ?n ?link WHERE {{
+            {{ VALUES ?a {{ {values} }} ?a <{PKG}qualifiedRelationship> ?n .
+               BIND(<{PKG}qualifiedRelationship> AS ?link) }}
+            UNION
+            {{ VALUES ?a {{ {values} }} ?a <{PKG}qualifiedInferredLink> ?n .
+               BIND(<{PKG}qualifiedInferredLink> AS ?link) }}
+        }} }}
         ?n <{PKG}target> ?b .
         OPTIONAL {{ ?n <{PKG}relationshipKind> ?kind }}
         OPTIONAL {{ ?n <{PKG}weight> ?w }}
@@ -42,8 +47,8 @@ def _edges_from(sources: set[str]) -> list[dict[str, dict[str, str]]]:
 
 def _edges_to(target: str) -> list[dict[str, dict[str, str]]]:
     return pages.select(f"""SELECT ?a ?b ?link ?kind ?w ?c WHERE {{
+        {pages.incoming_links(target).replace("?src", "?a").replace("?node", "?n")}
         BIND(<{target}> AS ?b)
-        ?n <{PKG}target> ?b . ?a ?link ?n . VALUES ?link {{ {_LINKS} }}
         OPTIONAL {{ ?n <{PKG}relationshipKind> ?kind }}
         OPTIONAL {{ ?n <{PKG}weight> ?w }}
         OPTIONAL {{ ?n <{PKG}confidence> ?c }}
@@ -97,11 +102,17 @@ def elements(kind: str, key: str) -> dict[str, Any]:
         if k not in unique or (e["weight"] or 0) > (unique[k]["weight"] or 0):
             unique[k] = e
     info = pages.details(nodes)
+    hops = {center: 0} if center else {}
+    if center:
+        for e in edges:
+            for a, b in ((e["source"], e["target"]), (e["target"], e["source"])):
+                if a == center and b != center:
+                    hops[b] = 1
     out_nodes = []
     for n in sorted(nodes):
         ref = info.ref(n)
         out_nodes.append({"data": {"id": n, "label": ref.label, "href": ref.href, "center": n == center,
-                                   "missing": not ref.exists}})
+                                   "missing": not ref.exists, "hop": hops.get(n, 2 if center else 1)}})
     out_edges = [{"data": {"id": f"e{i}", **e}} for i, e in enumerate(unique.values())]
     return {"nodes": out_nodes, "edges": out_edges}
 

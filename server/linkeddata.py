@@ -220,10 +220,7 @@ def make_blueprint(config: ServerConfig) -> Blueprint:
     def ontology_document() -> Response:
         offer = _negotiate()
         if offer.format == "html":
-            return Response(
-                render_template("document.html", title=config.ontology_iri, text=ontology.data.decode("utf-8")),
-                content_type="text/html; charset=utf-8",
-            )
+            return _ontology_page(ontology)
         if offer.format == "TURTLE":
             response = Response(ontology.data, content_type=offer.content_type)
             response.headers["Vary"] = "Accept"
@@ -308,6 +305,30 @@ def _missing_pattern(iri: str, slug: str, offer: Offer) -> Response:
         return response
     response = _graph(query, offer)
     response.status_code = 404
+    return response
+
+
+def _ontology_page(ontology: OntologyDocument) -> Response:
+    """The ontology's documentation (:mod:`.ontology_docs`), with usage counts of the served
+    library (computed once per served generation)."""
+    from .ontology_docs import documentation, usage_counts
+
+    state = _state()
+    generation = getattr(state, "generation", None)
+    key = ("patternkg.ontology.usage", generation.id if generation is not None else None)
+    counts = current_app.extensions.get(key)
+    if counts is None:
+        concepts = [m for scheme in ontology.schemes for m in ontology.members(scheme)]
+        counts = current_app.extensions[key] = usage_counts(select, concepts)
+    context = documentation(ontology, counts)
+    try:
+        from .pages import render
+    except ImportError:  # without the web front end: the same page on a bare layout
+        html = render_template("ontology.html", href=lambda iri: iri, curie=lambda iri: iri, **context)
+    else:
+        html = render("ontology.html", **context)
+    response = Response(html, content_type="text/html; charset=utf-8")
+    response.headers["Vary"] = "Accept"
     return response
 
 

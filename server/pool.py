@@ -10,6 +10,13 @@ started per query: only at pool start and after a kill or crash.
 
 The pool belongs to the process that started it (checked by pid), so an app
 created before ``fork`` starts fresh children in each forked server worker.
+
+Every worker serves one store generation (:mod:`patternkg.converter.storedir`).
+:meth:`QueryPool.switch` moves the pool to another generation as a whole: a full
+set of workers opens it first, then new queries go only to them while queries in
+flight finish on the old workers, which then stop. A replacement worker always
+opens the generation served at that moment, so no two generations answer side by
+side for new queries.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ import select
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -93,9 +101,10 @@ def decode_reply(frame: bytes) -> Any:
 
 
 class _Executor:
-    """One worker process and its two pipe ends (parent side)."""
+    """One worker process and its two pipe ends (parent side), on one store generation."""
 
-    def __init__(self, settings: PoolSettings) -> None:
+    def __init__(self, settings: PoolSettings, generation: str = "") -> None:
+        self.generation = generation
         child_in, parent_out = os.pipe()
         parent_in, child_out = os.pipe()
         config = {
@@ -184,24 +193,90 @@ class QueryPool:
             atexit.register(self.close)
 
     def _add(self) -> None:
-        executor = _Executor(self.settings)
+        executor = _Executor(self.settings, self.generation)
         self._all.add(executor)
         self._idle.put(executor)
 
     def _replace(self, executor: _Executor) -> None:
+        """Kill *executor*; start a replacement on the generation served now (never on an old one)."""
         executor.kill()
         with self._lock:
             self._all.discard(executor)
-            if self._pid == os.getpid():
+            if self._pid == os.getpid() and executor.generation == self.generation:
                 self._add()
+
+    def _retire(self, executor: _Executor) -> None:
+        executor.kill()
+        with self._lock:
+            self._all.discard(executor)
+
+    def _release(self, executor: _Executor) -> None:
+        """Back to the idle workers, or stopped when its generation is no longer served."""
+        if executor.generation == self.generation:
+            self._idle.put(executor)
+        else:
+            self._retire(executor)
+
+    def _acquire(self) -> _Executor:
+        deadline = time.monotonic() + self.settings.acquire_timeout
+        while True:
+            try:
+                executor = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise PoolBusy() from None
+            if executor.generation == self.generation:
+                return executor
+            self._retire(executor)  # left over from before a switch
+
+    def switch(self, store: Path, generation: str) -> None:
+        """Serve *store* (generation *generation*) from now on, as a whole.
+
+        A full set of workers is started on it and every one must have opened the store
+        (else :class:`QueryError`, and nothing changes). Then, at once, queries go to the
+        new workers only; idle old workers stop now, busy ones when their query is done
+        (it is answered from the old generation). Before :meth:`start`, only the settings
+        change."""
+        settings = replace(self.settings, store=Path(store))
+        with self._lock:
+            started = self._pid == os.getpid()
+            if not started:
+                self.settings, self.generation = settings, generation
+                return
+        fresh = [_Executor(settings, generation) for _ in range(settings.size)]
+        try:
+            for executor in fresh:
+                executor.wait_ready()
+        except QueryError:
+            for executor in fresh:
+                executor.kill()
+            raise
+        with self._lock:
+            self.settings, self.generation = settings, generation
+            for executor in fresh:
+                self._all.add(executor)
+                self._idle.put(executor)
+        kept = []
+        while True:
+            try:
+                executor = self._idle.get_nowait()
+            except queue.Empty:
+                break
+            if executor.generation == generation:
+                kept.append(executor)
+            else:
+                self._retire(executor)
+        for executor in kept:
+            self._idle.put(executor)
+
+    def generations_in_use(self) -> set[str]:
+        """The generations some worker of this process still has open (two during a switch)."""
+        with self._lock:
+            return {e.generation for e in self._all}
 
     def run(self, op: str, timeout: float | None = None, **args: Any) -> Any:
         """Run *op* in a worker; raises :class:`QueryError` (or a subclass) on failure."""
         self.start()
-        try:
-            executor = self._idle.get(timeout=self.settings.acquire_timeout)
-        except queue.Empty:
-            raise PoolBusy() from None
+        executor = self._acquire()
         limit = self.settings.timeout if timeout is None else timeout
         try:
             executor.wait_ready()
@@ -215,14 +290,15 @@ class QueryPool:
             if exc.kind == "startup":
                 self._replace(executor)
             else:
-                self._idle.put(executor)
+                self._answers.generation = executor.generation
+                self._release(executor)
             raise
         except (EOFError, OSError, ValueError) as exc:
             code = executor.proc.poll()
             self._replace(executor)
             raise WorkerCrashed(f"(exit status {code})" if code is not None else "") from exc
-        self._answers.generation = self.generation
-        self._idle.put(executor)
+        self._answers.generation = executor.generation
+        self._release(executor)
         return result
 
     def forget_answer(self) -> None:

@@ -7,8 +7,10 @@ worker pool, into the server's scratch folder, once per generation.
 
 Text is split into words; each word matches as a prefix (``organ`` finds
 "organizing"), all words must match, in any of title, aliases, summary,
-keywords or audience labels. Results are ranked by bm25 with weights
-:data:`WEIGHTS` (title first). :func:`find` is the Python API;
+keywords or audience labels. Patterns whose title, alias or audience label
+matches come first, then the rest; within each tier results are ranked by bm25
+with weights :data:`WEIGHTS` (title first), among the tier's first
+:data:`CANDIDATES` matches (bm25 costs per match; the total is always exact). :func:`find` is the Python API;
 ``GET /search?q=`` renders a page and ``GET /api/search?q=&limit=&offset=``
 answers JSON ``{"query", "total", "limit", "offset", "results": [{"iri",
 "slug", "title", "snippet", "href"}]}``.
@@ -34,6 +36,11 @@ from . import pages
 WEIGHTS = (0.0, 0.0, 10.0, 6.0, 1.0, 2.0, 4.0)
 MAX_WORDS = 12
 MAX_LIMIT = 100
+#: Columns whose matches come first (a pattern's names, in any audience's words).
+NAME_COLUMNS = "{title aliases labels}"
+#: Each tier is ranked among its first CANDIDATES matches (in index order): bm25 costs per match,
+#: and a very common prefix ("organ" at 100,000 patterns) matches tens of thousands.
+CANDIDATES = 2000
 _WORD = re.compile(r"\w+", re.UNICODE)
 _lock = threading.Lock()
 _EXTENSION = "patternkg.search"
@@ -71,40 +78,83 @@ class SearchIndex:
         return db
 
     def find(self, text: str, limit: int = 20, offset: int = 0) -> tuple[list[Hit], int]:
+        """Hits for *text*: first those matching in a title, alias or audience label, then those
+        matching only elsewhere (summary, keywords); each tier ranked by bm25 (see :data:`CANDIDATES`)."""
         expression = match_expression(text)
         if expression is None:
             return [], 0
+        named = f"{NAME_COLUMNS} : ({expression})"
+        tiers = (named, f"({expression}) NOT ({named})")
         db = self._db()
-        weights = ", ".join(str(w) for w in WEIGHTS)
         try:
-            total = db.execute("SELECT count(*) FROM patterns WHERE patterns MATCH ?", (expression,)).fetchone()[0]
-            rows = db.execute(
-                f"""SELECT iri, slug, title, aliases, summary, labels,
-                       snippet(patterns, 4, char(2), char(3), '…', 16),
-                       snippet(patterns, -1, char(2), char(3), '…', 12)
-                    FROM patterns WHERE patterns MATCH ? ORDER BY bm25(patterns, {weights}), slug
-                    LIMIT ? OFFSET ?""", (expression, limit, offset)).fetchall()
+            total = self._count(db, expression)
+            first = self._count(db, named)
+            ids = []
+            if offset < first:
+                ids += self._ranked(db, tiers[0], limit, offset)
+            if len(ids) < limit:
+                ids += self._ranked(db, tiers[1], limit - len(ids), max(0, offset - first))
         except sqlite3.OperationalError:
             return [], 0
+        return self._hits(db, ids, text), total
+
+    @staticmethod
+    def _count(db: sqlite3.Connection, expression: str) -> int:
+        return db.execute("SELECT count(*) FROM patterns WHERE patterns MATCH ?", (expression,)).fetchone()[0]
+
+    @staticmethod
+    def _ranked(db: sqlite3.Connection, expression: str, limit: int, offset: int) -> list[int]:
+        weights = ", ".join(str(w) for w in WEIGHTS)
+        rows = db.execute(
+            f"""SELECT id FROM (SELECT rowid AS id, bm25(patterns, {weights}) AS score FROM patterns
+                                WHERE patterns MATCH ? LIMIT {CANDIDATES + offset})
+                ORDER BY score, id LIMIT ? OFFSET ?""", (expression, limit, offset)).fetchall()
+        return [r[0] for r in rows]
+
+    @staticmethod
+    def _hits(db: sqlite3.Connection, ids: list[int], text: str) -> list[Hit]:
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = {r[0]: r[1:] for r in db.execute(
+            f"SELECT rowid, iri, slug, title, aliases, summary, keywords, labels FROM patterns WHERE rowid IN ({marks})",
+            ids)}
+        words = [w.lower() for w in _WORD.findall(text)][:MAX_WORDS]
         hits = []
-        for iri, slug, title, aliases, summary, labels, summary_snippet, best in rows:
-            snippet = summary_snippet if "\x02" in summary_snippet else best
-            if "\x02" not in snippet:
-                snippet = summary[:200]
-            field = next((name for name, value in (("title", title), ("alias", aliases), ("summary", summary),
-                                                   ("audience label", labels)) if _matches(value, text)), "keyword")
-            hits.append(Hit(iri, slug, title, _marked(snippet), field))
-        return hits, total
+        for rowid in ids:
+            iri, slug, title, aliases, summary, keywords, labels = rows[rowid]
+            field = next((name for name, value in (("title", title), ("alias", aliases), ("audience label", labels),
+                                                   ("summary", summary)) if _matches(value, words)), "keyword")
+            source = summary
+            if field in ("alias", "audience label") and not _matches(summary, words):
+                source = (aliases if field == "alias" else labels) + (" — " + summary if summary else "")
+            hits.append(Hit(iri, slug, title, highlight(source, words), field))
+        return hits
 
 
-def _matches(value: str, text: str) -> bool:
-    words = [w.lower() for w in _WORD.findall(text)]
+def _matches(value: str, words: list[str]) -> bool:
     tokens = [t.lower() for t in _WORD.findall(value)]
     return bool(words) and all(any(t.startswith(w) for t in tokens) for w in words)
 
 
-def _marked(snippet: str) -> str:
-    return html.escape(snippet).replace("\x02", "<mark>").replace("\x03", "</mark>")
+def highlight(text: str, words: list[str], width: int = 220) -> str:
+    """HTML: *text* escaped, cut to about *width* characters around the first match, with every
+    word that starts with one of *words* in ``<mark>``."""
+    found = [m for m in _WORD.finditer(text) if any(m.group().lower().startswith(w) for w in words)]
+    start = 0
+    if found and found[0].start() > width // 3:
+        start = text.rfind(" ", 0, found[0].start() - width // 4) + 1
+    end = min(len(text), start + width)
+    if end < len(text):
+        end = max(text.rfind(" ", start, end), start + width // 2)
+    out, at = [], start
+    for m in found:
+        if m.start() < start or m.end() > end:
+            continue
+        out.append(html.escape(text[at:m.start()]) + "<mark>" + html.escape(m.group()) + "</mark>")
+        at = m.end()
+    out.append(html.escape(text[at:end]))
+    return ("…" if start else "") + "".join(out) + ("…" if end < len(text) else "")
 
 
 def _select_through_pool(query: str) -> list[dict[str, str | None]]:
@@ -160,7 +210,7 @@ def search_json() -> Response:
     hits, total = find(text, limit, offset)
     return jsonify({"query": text, "total": total, "limit": limit, "offset": offset,
                     "results": [{"iri": h.iri, "slug": h.slug, "title": h.title,
-                                 "snippet": h.snippet.replace("<mark>", "").replace("</mark>", ""),
+                                 "snippet": html.unescape(h.snippet.replace("<mark>", "").replace("</mark>", "")),
                                  "matched": h.field, "href": pages.local_path(h.iri)} for h in hits]})
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify
+from flask import Blueprint, Response, abort, current_app, jsonify
 
 from patternkg.converter.namespaces import PKG, SKOS, is_safe_segment
 
@@ -49,11 +49,12 @@ def make_blueprint() -> Blueprint:
 
     @bp.get("/browse")
     def browse() -> Response:
-        return pages.html_response(pages.render("browse.html", title="Browse", **_browse_data()))
+        return pages.html_response(pages.render("browse.html", title="Browse",
+                                                **_per_generation("browse", _browse_data)))
 
     @bp.get("/about")
     def about() -> Response:
-        return pages.html_response(pages.render("about.html", title="Data and services", stats=_stats()))
+        return pages.html_response(pages.render("about.html", title="Data and services"))
 
     @bp.get("/search")
     def search() -> Response:
@@ -94,10 +95,21 @@ def make_blueprint() -> Blueprint:
     return bp
 
 
+def _per_generation(name: str, compute: Any) -> Any:
+    """*compute()* once per served store generation (a generation never changes)."""
+    state = current_app.extensions["patternkg"]
+    generation = getattr(getattr(state, "generation", None), "id", None) or getattr(state.pool, "generation", "")
+    cache = current_app.extensions.setdefault("patternkg.site.cache", {})
+    key = (name, generation)
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
 def landing() -> Response:
     """The landing page: what the library holds, search, browse, and the ways in for machines."""
-    stats = _stats()
-    data = _browse_data(limit=12)
+    stats = _per_generation("stats", _stats)
+    data = _per_generation("browse-12", lambda: _browse_data(limit=12))
     return pages.html_response(pages.render("landing.html", title=SITE_NAME, stats=stats, **data))
 
 

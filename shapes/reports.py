@@ -77,7 +77,8 @@ def render(value: Report | Validation, fmt: str, *, fail_on: str = "violation", 
 
 def counts_line(report: Report) -> str:
     s = report.summary()
-    return (f"{s['files']} files, {s['patterns']} patterns: {s['violation']} violations, "
+    scope = f"; in the {report.checked_files} files checked" if report.since is not None else ""
+    return (f"{s['files']} files, {s['patterns']} patterns{scope}: {s['violation']} violations, "
             f"{s['warning']} warnings, {s['info']} infos in {s['files_with_results']} files")
 
 

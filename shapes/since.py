@@ -163,6 +163,82 @@ def _untar(data: bytes, dest: Path) -> None:
             tar.extractall(dest)  # noqa: S202 - our own repository's tree
 
 
+STUBS_OVER = 2000
+_FIELD = re.compile(rb"^(slug|id):(.*)$")
+
+
+def library_files(top: Path, specs: list[str], ref: str | None) -> list[str]:
+    """The Markdown files of the library at *ref*, or in the working tree (tracked and untracked)."""
+    if ref is None:
+        raw = git("ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *specs, cwd=top)
+        return sorted({p.decode() for p in raw.split(b"\0") if p.endswith(b".md") and (top / p.decode()).is_file()})
+    raw = git("ls-tree", "-r", "-z", "--name-only", ref, "--", *specs, cwd=top)
+    return sorted({p.decode() for p in raw.split(b"\0") if p.endswith(b".md")})
+
+
+_WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def mentioned_words(top: Path, ref: str, change: Change) -> set[str]:
+    """Every word of the changed files, before and after (slugs and ids they link to among them)."""
+    out: set[str] = set()
+    for path in change.now:
+        if (top / path).is_file():
+            out |= set(_WORD.findall((top / path).read_text(encoding="utf-8", errors="replace")))
+    for path in change.before:
+        out |= set(_WORD.findall(git("show", f"{ref}:{path}", cwd=top, ok=(0, 128)).decode(errors="replace")))
+    return out
+
+
+def stub_library(top: Path, ref: str | None, specs: list[str], checked: set[str], dest: Path,
+                 mentioned: set[str] = frozenset()) -> tuple[list[Path], list[Path]]:
+    """The library at *ref* (or in the working tree) under *dest*: the *checked* files as they
+    are, every other file as a stub holding only its ``id`` and ``slug`` lines (read for the
+    whole library with one ``git grep``). Returns (sources, the checked files under *dest*).
+
+    A stub makes its pattern exist (targets resolve, ids collide) and states nothing else:
+    a pattern that states anything about a changed file mentions its slug or id and is
+    therefore checked, so the results of the changed files are those of the whole library.
+    Files whose name, slug or id is among the words the changed files *mention* (the
+    other end of their links) are kept whole too, but not checked: a target that does
+    not convert (broken YAML) stays unresolved, as in the whole library.
+    """
+    files = library_files(top, specs, ref)
+    where = [ref] if ref else ["--untracked"]
+    raw = git("grep", "-z", "-I", "-E", "-e", "^(slug|id):", *where, "--", *specs, cwd=top, ok=(0, 1))
+    prefix = f"{ref}:".encode() if ref else b""
+    fields: dict[str, dict[bytes, bytes]] = {}
+    for line in raw.split(b"\n"):
+        path, _sep, content = line.partition(b"\0")
+        match = _FIELD.match(content)
+        if match:
+            fields.setdefault(path[len(prefix):].decode(), {}).setdefault(match.group(1), content)
+    real = sorted(p for p in checked if p in set(files))
+
+    def named(path: str) -> bool:
+        values = {v.split(b":", 1)[1].strip().strip(b"'\"").decode(errors="replace")
+                  for v in fields.get(path, {}).values()}
+        return Path(path).stem in mentioned or bool(values & mentioned)
+
+    whole = real + sorted(p for p in files if p not in checked and mentioned and named(p))
+    for path in files:
+        if path in checked or path in whole:
+            continue
+        target = dest / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        known = fields.get(path, {})
+        target.write_bytes(b"---\n" + b"".join(known[k] + b"\n" for k in (b"id", b"slug") if k in known) + b"---\n")
+    if whole:
+        if ref is None:
+            for path in whole:
+                (dest / path).parent.mkdir(parents=True, exist_ok=True)
+                (dest / path).write_bytes((top / path).read_bytes())
+        else:
+            _untar(git("archive", "--format=tar", ref, "--", *whole, cwd=top), dest)
+    sources = [dest / s for s in specs if (dest / s).exists()]
+    return sources, [dest / p for p in real]
+
+
 def mirror(top: Path, ref: str, specs: list[str], home: Path) -> Path:
     """A kept copy of the library at *ref* under ``home/tree``, returned; updated in place.
 
@@ -200,11 +276,13 @@ def mirror(top: Path, ref: str, specs: list[str], home: Path) -> Path:
 
 
 def validate_since(*, ref: str, sources: Sequence[os.PathLike | str], validate: Callable, root: Path | None = None,
-                   **options) -> Report:
+                   stubs: bool | None = None, **options) -> Report:
     """Validate the change between *ref* and the working tree (see the module docstring).
 
     *validate* is the partial-validation entry point (``validate(sources=..., only=...,
-    **options)``); *root* defaults to the checkout's top.
+    **options)``); *root* defaults to the checkout's top. *stubs* (default: for libraries
+    of more than :data:`STUBS_OVER` files, without a kept index) validates each side as
+    the checked files plus :func:`stub_library` stubs for the rest.
     """
     paths = [Path(s) for s in sources]
     if not paths:
@@ -230,22 +308,38 @@ def validate_since(*, ref: str, sources: Sequence[os.PathLike | str], validate: 
     now_files = [top / p for p in sorted(checked_now) if (top / p).is_file()]
     shown_changed = {_shown(top / p, root) for p in change.now}
 
-    if now_files:
-        current = from_validation(validate(sources=paths, only=now_files, **options), root=root)
-    else:
-        current = Report([], 0, 0, root)
+    index = options.get("index")
+    if stubs is None:
+        stubs = index is None and len(library_files(top, specs, None)) > STUBS_OVER
     before: list[Entry] = []
     with ExitStack() as stack:
-        index = options.get("index")
-        if index is not None:  # a kept tree of the base and its own index, updated by git diff
-            old_root = mirror(top, ref, specs, Path(f"{os.path.abspath(index)}.since"))
-            old_options = {**options, "index": Path(f"{os.path.abspath(index)}.since") / "index"}
-        else:
-            old_root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patternkg-since-")))
-            extract(top, ref, specs, old_root)
+        if stubs:  # both sides as the checked files plus a stub for every other pattern
+            now_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patternkg-since-now-")))
+            old_root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patternkg-since-base-")))
+            mentioned = mentioned_words(top, ref, change)
+            now_sources, now_only = stub_library(top, None, specs, checked_now, now_dir, mentioned)
+            old_sources, before_files = stub_library(top, ref, specs, checked_before, old_root, mentioned)
             old_options = options
-        before_files = [old_root / p for p in sorted(checked_before) if (old_root / p).is_file()]
-        old_sources = [old_root / s for s in specs if (old_root / s).exists()]
+            if now_only:
+                current = from_validation(validate(sources=now_sources, only=now_only, **options), root=now_dir)
+                for e in current.entries:
+                    e.result.file = str(top / e.file)
+                    e.file = _shown(top / e.file, root)
+                current.root = root
+            else:
+                current = Report([], 0, 0, root)
+        else:
+            current = from_validation(validate(sources=paths, only=now_files, **options), root=root) if now_files \
+                else Report([], 0, 0, root)
+            if index is not None:  # a kept tree of the base and its own index, updated by git diff
+                old_root = mirror(top, ref, specs, Path(f"{os.path.abspath(index)}.since"))
+                old_options = {**options, "index": Path(f"{os.path.abspath(index)}.since") / "index"}
+            else:
+                old_root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patternkg-since-")))
+                extract(top, ref, specs, old_root)
+                old_options = options
+            before_files = [old_root / p for p in sorted(checked_before) if (old_root / p).is_file()]
+            old_sources = [old_root / s for s in specs if (old_root / s).exists()]
         if before_files and old_sources:
             old = from_validation(validate(sources=old_sources, only=before_files, **old_options), root=old_root)
             for e in old.entries:  # as the file is called now
@@ -261,6 +355,8 @@ def validate_since(*, ref: str, sources: Sequence[os.PathLike | str], validate: 
             now_keys[key] -= 1
         else:
             fixed.append(e)
+    if stubs:  # a neighbour's results on stubs can be false; same on both sides, they are never new or fixed
+        current.entries = [e for e in current.entries if e.status == "new" or e.file in shown_changed]
     current.fixed = fixed
     current.since = ref
     current.changed_files = shown_changed | {_shown(top / p, root) for p in change.deleted}

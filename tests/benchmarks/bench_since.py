@@ -36,7 +36,8 @@ def git_library(corpus: Path, repo: Path) -> Path:
            "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@example.org"}
 
     def git(*args: str) -> None:
-        subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+        subprocess.run(["git", "-c", "gc.auto=0", "-c", "maintenance.auto=false", *args], cwd=repo, env=env,
+                       check=True, capture_output=True)
 
     lib = repo / "lib"
     if corpus != lib:

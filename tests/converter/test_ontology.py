@@ -26,7 +26,8 @@ def declared(ontology, kinds) -> set:
 def test_header(ontology):
     onto = rdflib.URIRef("https://w3id.org/patternkg/ontology")
     assert (onto, RDF.type, OWL.Ontology) in ontology
-    for prop in (DCTERMS.title, DCTERMS.description, OWL.versionIRI, DCTERMS.license, DCTERMS.creator):
+    # dcterms:rightsHolder, not dcterms:creator: the latter is an object property of the data (OWL 2 DL)
+    for prop in (DCTERMS.title, DCTERMS.description, OWL.versionIRI, DCTERMS.license, DCTERMS.rightsHolder):
         assert ontology.value(onto, prop) is not None, prop
 
 

@@ -26,3 +26,14 @@ def server(store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     stop_server(srv)
 
 
+
+@pytest.fixture(scope="session")
+def seed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The real server on a store built from the seed library by the real converter."""
+    from patternkg.converter.api import build
+
+    tmp = tmp_path_factory.mktemp("seed-server")
+    build(store=tmp / "store", sources=[Path(__file__).resolve().parents[2] / "seeds"])
+    srv = start_server(tmp / "store", tmp)
+    yield srv
+    stop_server(srv)

@@ -9,13 +9,12 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 import requests
-from pkserver_helpers import Server, start_server, stop_server
+from pkserver_helpers import Server
 
 from patternkg.converter.api import build, export
 
@@ -51,15 +50,6 @@ IRIS = {
     "https://w3id.org/patternkg/vocab/status": "/vocab/status",
     "https://w3id.org/patternkg/vocab/": "/vocab/",
 }
-
-
-@pytest.fixture(scope="module")
-def seed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("seed-server")
-    build(store=tmp / "store", sources=[SEED])
-    srv = start_server(tmp / "store", tmp)
-    yield srv
-    stop_server(srv)
 
 
 def parse(response: requests.Response, media: str) -> set[ox.Triple]:
@@ -226,3 +216,29 @@ def test_exported_files_follow_the_umask(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "out.ttl").stat().st_mode) == 0o644
+
+
+def test_ontology_documentation_page(seed_server: Server) -> None:
+    """Every class and property of the ontology, with label, domain, range and how often the
+    library uses it (the seed: one pattern, one pkg:slug)."""
+    r = requests.get(seed_server.url + "/ontology", headers={"Accept": BROWSER}, timeout=30)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
+    page = r.text
+    ontology = parse(requests.get(seed_server.url + "/ontology", headers={"Accept": "text/turtle"}, timeout=30),
+                     "text/turtle")
+    owl = "http://www.w3.org/2002/07/owl#"
+    terms = {t.subject.value for t in ontology if t.predicate.value.endswith("#type") and t.object.value in (
+        owl + "Class", owl + "ObjectProperty", owl + "DatatypeProperty", owl + "AnnotationProperty")}
+    assert len(terms) > 100
+    for iri in terms:
+        assert f'href="{iri}"' in page, iri
+        label = next((t.object.value for t in ontology if t.subject.value == iri and t.predicate.value == RDFS + "label"),
+                     None)
+        if label:
+            assert label.replace("'", "&#39;") in page, label
+    import re
+    slug = re.search(r'id="pkg-slug".*?class="uses">([\d,]+) times', page, re.S)
+    pattern = re.search(r'id="pkg-Pattern".*?class="uses">([\d,]+) instances', page, re.S)
+    assert slug and slug.group(1) == "1" and pattern and pattern.group(1) == "1"
+    pruned = re.search(r'id="pkg-lastPruned".*?</article>', page, re.S).group(0)
+    assert "domain" in pruned and "pkg:Pattern" in pruned and "rdfs:Literal" in pruned

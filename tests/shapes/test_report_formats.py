@@ -4,6 +4,7 @@ Markdown within GitHub's limit, a self-contained HTML report, the terminal with 
 from __future__ import annotations
 
 import json
+import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -137,3 +138,31 @@ def test_output_file_keeps_the_summary_on_the_terminal(tmp_path):
     assert extra.read_text().startswith("## patternkg validate: ❌ failed")
     bad = CliRunner().invoke(main, ["validate", "--report", "yaml=x", str(CASES / "duplicate-id" / "fail")])
     assert bad.exit_code == 2
+
+
+def test_github_order_new_then_changed_files_then_severity():
+    report = from_validation(_small())
+    gamma = next(e for e in report.entries if e.file.endswith("gamma.md"))  # an info
+    report.changed_files = {gamma.file}
+    order = [e.file for e in report.by_importance()]
+    assert order[0] == gamma.file  # in a changed file: before the violations elsewhere
+    for e in report.entries:
+        e.status = "unchanged" if e is gamma else "new"
+    assert report.by_importance()[-1] is gamma  # new ones come first, wherever they are
+
+
+def test_progress_only_on_a_terminal_outside_ci(monkeypatch):
+    from patternkg.shapes import progress
+
+    class Tty:
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(progress.sys, "stderr", Tty())
+    monkeypatch.delenv("CI", raising=False)
+    assert progress.wanted() is True
+    monkeypatch.setenv("CI", "true")
+    assert progress.wanted() is False
+    monkeypatch.setattr(progress.sys, "stderr", open(os.devnull, "w"))  # noqa: SIM115
+    monkeypatch.delenv("CI")
+    assert progress.wanted() is False

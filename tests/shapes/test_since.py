@@ -141,3 +141,45 @@ def test_kept_base_tree_is_updated_by_git_diff_only(tmp_path, gitlib):
     (tree / "lib" / "stray.md").write_text("left over")
     tree = mirror(repo, first, ["lib"], home)
     assert "lib/stray.md" not in _tree(tree) and "lib/gamma.md" in _tree(tree)
+
+
+def test_stub_libraries_give_the_same_new_and_fixed_results_as_whole_ones(tmp_path, gitlib, corpus_dir):
+    """Large libraries are checked as the checked files plus stubs (id and slug only) for the
+    rest; cross-pattern changes (a retargeted relationship, a duplicated id) give the same new
+    and fixed results, and the same results in the changed files, as the whole library."""
+    import re
+    import shutil
+
+    from patternkg.shapes.since import validate_since
+    from patternkg.shapes.validation import validate
+
+    repo = tmp_path / "repo"
+    lib = repo / "lib"
+    lib.mkdir(parents=True)
+    files = sorted(corpus_dir.glob("*.md"))[:240]
+    for f in files:
+        shutil.copyfile(f, lib / f.name)
+    gitlib.git(repo, "init", "-q", "-b", "main")
+    gitlib.commit(repo, "library")
+    ids = {p.name: m.group(1) for p in sorted(lib.glob("*.md"))
+           if (m := re.search(r"^id:\s*(pat_\w+)", p.read_text(), re.MULTILINE))}
+    linking = [p for p in sorted(lib.glob("*.md")) if re.search(r"^\s+- slug: [a-z]", p.read_text(), re.MULTILINE)]
+    a = linking[len(linking) // 2]
+    target = sorted(lib.glob("*.md"))[7].stem
+    a.write_text(re.sub(r"^(\s+- slug: )\S+", rf"\g<1>{target}", a.read_text(), count=1, flags=re.MULTILINE))
+    b, c = [name for name in ids if lib / name != a][10:12]
+    (lib / b).write_text((lib / b).read_text().replace(ids[b], ids[c], 1))
+    gitlib.commit(repo, "retarget one relationship, duplicate one id")
+
+    def outcome(stubs: bool):
+        r = validate_since(ref="HEAD~1", sources=[lib], validate=validate, stubs=stubs)
+        def key(e):
+            return (e.result.shape, e.file, e.result.field, e.result.value)
+        changed = sorted(key(e) + (e.status,) for e in r.entries if e.file in r.changed_files)
+        return sorted(key(e) for e in r.entries if e.status == "new"), sorted(key(e) for e in r.fixed), changed
+
+    stubbed, whole = outcome(True), outcome(False)
+    assert stubbed == whole
+    new = {(shape, file) for shape, file, *_ in whole[0]}
+    assert ("DuplicateIdShape", f"lib/{b}") in new and ("DuplicateIdShape", f"lib/{c}") in new
+    assert any(file == f"lib/{a.name}" for _shape, file in new)

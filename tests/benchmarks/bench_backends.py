@@ -1,0 +1,149 @@
+"""Benchmark: the prepared queries on the embedded store and over external engines, side by side.
+
+Run from the repository root::
+
+    python tests/benchmarks/bench_backends.py [--copies 10] [--requests 10]
+
+Builds the 10x corpus (:func:`corpus10x.make_corpus`), starts a throwaway Oxigraph
+server and Virtuoso (``tests/external/engines.py``), times ``patternkg publish`` of the
+built store into each (the publish time), then starts three ``patternkg serve`` processes
+-- ``--store`` (embedded), ``--backend`` over Oxigraph server, ``--backend`` over
+Virtuoso -- and times N sequential keep-alive GETs of ``/api/queries/<name>`` (default
+page) per case of ``bench_queries.CASES`` after one warm-up: p50 in ms, side by side, and
+each backend's ratio to the embedded store measured in the same run. A case that fails on
+an engine is shown with its status. Not collected by pytest (no ``test_`` prefix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+CORPUS = REPO.parent / "shared" / "corpus" / "commons-os"
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(REPO / "tests" / "external"))
+
+from bench_queries import CASES  # noqa: E402
+from engines import free_port, start_oxigraph, start_virtuoso  # noqa: E402
+
+
+def serve(tmp: Path, *args: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    log = tmp / f"serve-{port}.log"
+    proc = subprocess.Popen([sys.executable, "-m", "patternkg", "serve", "--port", str(port), "--workers", "2",
+                             "--timeout", "120", "--dumps-dir", str(tmp / f"dumps-{port}"), *args],
+                            stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(3000):
+        if proc.poll() is not None:
+            raise RuntimeError(log.read_text())
+        try:
+            if requests.get(url + "/health", timeout=5).status_code == 200:
+                return proc, url
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start: " + log.read_text())
+
+
+def bench(url: str, n: int) -> dict[str, str | float]:
+    """label -> p50 in ms (or the failure's status) over *n* requests after one warm-up."""
+    session = requests.Session()
+    out: dict[str, str | float] = {}
+    for name, params in CASES:
+        label = name + ("(" + ",".join(f"{k}={v}" for k, v in params.items()) + ")" if params else "")
+        times = []
+        failed = None
+        for i in range(n + 1):
+            t0 = time.perf_counter()
+            r = session.get(f"{url}/api/queries/{name}", params=params, timeout=300)
+            elapsed = (time.perf_counter() - t0) * 1000
+            if r.status_code != 200:
+                failed = f"{r.status_code} {r.json().get('error', '')}"
+                break
+            if i >= 1:
+                times.append(elapsed)
+        out[label] = failed or statistics.median(times)
+        print(url, label, out[label], flush=True)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--copies", type=int, default=10)
+    parser.add_argument("--requests", type=int, default=10)
+    args = parser.parse_args()
+    if not CORPUS.is_dir():
+        print(f"shared corpus not found at {CORPUS}", file=sys.stderr)
+        return 1
+    from corpus10x import make_corpus
+
+    from patternkg.converter.api import build
+    from patternkg.converter.publish import publish
+    from patternkg.converter.storedir import open_generation
+
+    with tempfile.TemporaryDirectory(prefix="bench-backends-") as tmp_name:
+        tmp = Path(tmp_name)
+        make_corpus(src=CORPUS, dst=tmp / "src", copies=args.copies)
+        t0 = time.perf_counter()
+        report = build(store=tmp / "store", sources=[tmp / "src"])
+        print(f"built {report.patterns} patterns, {report.triples} triples in {time.perf_counter() - t0:.1f} s",
+              flush=True)
+        generation = open_generation(tmp / "store")
+        engines = [start_oxigraph(tmp / "oxigraph"), start_virtuoso(tmp / "virtuoso", buffers=170_000)]
+        servers: list[subprocess.Popen] = []
+        try:
+            publish_seconds = {}
+            for engine in engines:
+                t0 = time.perf_counter()
+                result = publish(to=engine.gsp, store=tmp / "store")
+                publish_seconds[engine.name] = time.perf_counter() - t0
+                print(f"publish into {engine.name}: {result.release.triples} triples, "
+                      f"{publish_seconds[engine.name]:.1f} s ({result.requests} requests)", flush=True)
+            columns = {}
+            proc, url = serve(tmp, "--store", str(tmp / "store"))
+            servers.append(proc)
+            columns["embedded"] = bench(url, args.requests)
+            for engine in engines:
+                proc, url = serve(tmp, "--backend", engine.query)
+                servers.append(proc)
+                columns[f"--backend {engine.name}"] = bench(url, args.requests)
+        finally:
+            for proc in servers:
+                proc.terminate()
+                proc.wait(timeout=30)
+            for engine in engines:
+                engine.stop()
+    print(f"\n{args.copies}x corpus: {report.patterns} patterns, {report.triples} triples "
+          f"(generation {generation.id}); p50 of {args.requests} requests (ms)\n")
+    names = list(columns)
+    print("| query | " + " | ".join(names) + " | " + " | ".join(f"{n} / embedded" for n in names[1:]) + " |")
+    print("|---" * (2 * len(names)) + "|")
+    for label, base in columns["embedded"].items():
+        cells = []
+        ratios = []
+        for name in names:
+            value = columns[name][label]
+            cells.append(f"{value:.1f}" if isinstance(value, float) else str(value))
+            if name != "embedded":
+                ok = isinstance(value, float) and isinstance(base, float)
+                ratios.append(f"x{value / base:.1f}" if ok else "-")  # type: ignore[operator]
+        print(f"| {label} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+    print("\n| engine | publish time (s) |\n|---|---|")
+    for name, seconds in publish_seconds.items():
+        print(f"| {name} | {seconds:.1f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
