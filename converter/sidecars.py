@@ -28,6 +28,7 @@ __all__ = ["SIDECARS", "load_writers"]
 
 SIDECARS: tuple[tuple[str, str], ...] = (
     ("search", "patternkg.converter.search_index:write_search_index"),  # full-text search (SQLite FTS5)
+    ("answers", "patternkg.server.precompute:write_answers"),  # precomputed prepared-query answers (issue 14)
 )
 
 

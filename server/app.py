@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import math
+import secrets
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +26,9 @@ from patternkg.converter.dumps import jsonld_context, library_prefixes
 from patternkg.converter.storedir import Generation, open_generation
 
 from .config import ServerConfig
-from .errors import error_response, register_error_handlers
+from .errors import error_response, register_error_handlers, strict_params
 from .fastpath import SparqlFastPath
+from .httpcache import HttpCache
 from .pool import PoolSettings, QueryPool
 
 GENERATION_HEADER = "Patternkg-Generation"
@@ -116,6 +119,7 @@ def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
             return error_response(
                 413, "request-too-large", f"the request body is larger than {config.max_request_bytes} bytes"
             )
+        strict_params(request.query_string)  # 400 for invalid UTF-8 in any URL parameter
         return None
 
     if config.cors_origins:
@@ -133,9 +137,32 @@ def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
     app.register_blueprint(site_blueprint())  # the web site: landing, browse, search, graph, editor  # prepared queries (issue 5), run through the pool
     # plain GET /sparql?query= bypasses Flask's per-request machinery (same checks, same pool)
     app.wsgi_app = SparqlFastPath(app.wsgi_app, app.extensions["patternkg"].pool, config.cors_origins,
-                                  max_request_line=config.max_request_line)  # type: ignore[method-assign]
+                                  max_request_line=config.max_request_line,
+                                  max_depth=config.max_query_depth)  # type: ignore[method-assign]
+    # ETag, Cache-Control, 304 and repeated answers from memory, around the fast path too
+    state = app.extensions["patternkg"]
+    app.wsgi_app = HttpCache(  # type: ignore[method-assign]
+        app.wsgi_app, generation=_cache_generation(state),
+        max_age=config.cache_max_age, max_bytes=config.result_cache_mb << 20,
+        max_body=config.max_request_bytes, vary_origin=bool(config.cors_origins) and config.cors_origins != "*",
+        answered_by=pool.answered_by, note_answer=getattr(pool, "note_answer", lambda generation: None))
     app.wsgi_app = GenerationHeader(app.wsgi_app, pool)  # type: ignore[method-assign]
     return app
+
+
+def _cache_generation(state: AppState) -> Callable[[], str]:
+    """The generation id that ETags name: the served generation's; for a store written by other
+    tools (served as generation "external"), a token of this server process (such a store cannot
+    change while it is served, but may between runs)."""
+    token = "p" + secrets.token_hex(4)
+
+    def current() -> str:
+        generation = state.generation
+        if generation is None or generation.external:
+            return token
+        return str(getattr(state.pool, "generation", "") or generation.id)  # what queries run on now
+
+    return current
 
 
 class GenerationHeader:

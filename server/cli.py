@@ -10,9 +10,10 @@ from pathlib import Path
 
 import click
 
-from patternkg.options import source_arguments
+from patternkg.options import allow_empty_option, require_patterns, source_arguments, store_base_iri
 
 from .config import ServerConfig
+from .guard import DEFAULT_MAX_DEPTH
 
 
 def default_workers() -> int:
@@ -58,6 +59,9 @@ def default_workers() -> int:
 @click.option("--reload-interval", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Seconds between looks at the store's current generation; a new one is served as a whole "
                    "(0: only on SIGHUP, which always checks at once).")
+@click.option("--max-query-depth", type=click.IntRange(min=1), default=DEFAULT_MAX_DEPTH, show_default=True,
+              help="Deepest nesting accepted in a query (each open bracket, and each operator inside one, "
+                   "counts one); deeper gets 400 before it runs.")
 @click.option("--backend", metavar="URL", default=None,
               help="Serve an external SPARQL 1.1 query endpoint (e.g. Virtuoso's /sparql) instead of a store.")
 @click.option("--backend-graph", metavar="IRI", default=None,
@@ -68,6 +72,9 @@ def default_workers() -> int:
                    "or --backend-credentials.")
 @click.option("--backend-credentials", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="File of user=/password= or token= lines for --backend.")
+@click.option("--strict", is_flag=True,
+              help="With SOURCE: refuse to serve when any file cannot be converted (default: serve the rest).")
+@allow_empty_option
 @click.option("--get", "get_path", metavar="PATH", default=None,
               help="Print the response for PATH (e.g. '/sparql?query=...') and exit, without starting a server.")
 @click.option("--accept", default=None, help="Accept header sent with --get.")
@@ -89,10 +96,13 @@ def serve(
     artefact: Path | None,
     artefact_sha256: str | None,
     reload_interval: float,
+    max_query_depth: int,
     backend: str | None,
     backend_graph: str | None,
     backend_auth: str | None,
     backend_credentials: Path | None,
+    strict: bool,
+    allow_empty: bool,
     get_path: str | None,
     accept: str | None,
 ) -> None:
@@ -121,9 +131,12 @@ def serve(
         except StoreDirError as exc:
             click.echo(f"patternkg: {exc}", err=True)
             sys.exit(exc.exit_code)
+        base_iri = store_base_iri(base_iri, store)
+    else:
+        require_patterns(sources, allow_empty=allow_empty)
     with ExitStack() as stack:
         if store is None:
-            store = _build(stack, sources, base_iri, max_file_size, jobs)
+            store = _build(stack, sources, base_iri, max_file_size, jobs, strict=strict, allow_empty=allow_empty)
         origins = tuple(o for o in cors_origins if o)
         config = ServerConfig(
             store=store,
@@ -138,6 +151,7 @@ def serve(
             cors_origins=("*" if "*" in origins else origins) if origins else "",
             dumps_dir=dumps_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patternkg-dumps-"))),
             reload_interval=reload_interval,
+            max_query_depth=max_query_depth,
             **remote,
         )
         if get_path is not None:
@@ -192,21 +206,24 @@ def _backend(url: str, graph: str | None, scheme: str | None, credentials_file: 
     return {"backend": url, "backend_graph": graph, "backend_credentials": credentials, "generation": generation}
 
 
-def _build(stack: ExitStack, sources: tuple[Path, ...], base_iri: str, max_file_size: int, jobs: int | None) -> Path:
+def _build(stack: ExitStack, sources: tuple[Path, ...], base_iri: str, max_file_size: int, jobs: int | None, *,
+           strict: bool = False, allow_empty: bool = False) -> Path:
+    """Convert SOURCE into a temporary store directory; files that fail are printed and skipped
+    (with *strict*, nothing is served), as ``patternkg build`` does."""
     from patternkg.converter import api
 
     folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patternkg-store-")))
     target = folder / "store"
-    kwargs = {"sources": list(sources), "store": target, "base_iri": base_iri, "jobs": jobs}
-    try:
-        report = api.build(**kwargs, max_file_size=max_file_size)  # type: ignore[call-arg]
-    except TypeError:
-        report = api.build(**kwargs)
-    for problem in getattr(report, "errors", ()):
-        click.echo(f"error: {problem}", err=True)
-    if not getattr(report, "ok", True):
-        raise click.ClickException("the library could not be converted; nothing to serve")
-    click.echo(f"built {getattr(report, 'patterns', '?')} patterns, {getattr(report, 'triples', '?')} triples", err=True)
+    report = api.build(sources=list(sources), store=target, base_iri=base_iri, jobs=jobs, max_file_size=max_file_size)
+    for problem in report.errors:
+        click.echo(str(problem), err=True)
+    skipped = len(report.failed_files)
+    if skipped and strict:
+        raise click.ClickException(f"{skipped} file(s) could not be converted (--strict): nothing served")
+    if not report.patterns and not allow_empty:
+        raise click.ClickException("no pattern could be converted: nothing to serve")
+    note = f"; {skipped} file(s) skipped (errors above)" if skipped else ""
+    click.echo(f"built {report.patterns} patterns, {report.triples} triples{note}", err=True)
     return target
 
 

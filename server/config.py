@@ -13,6 +13,8 @@ from typing import Any
 
 from patternkg.converter.namespaces import DEFAULT_BASE_IRI, ONTOLOGY_IRI
 
+from .guard import DEFAULT_MAX_DEPTH
+
 ONTOLOGY_FILE = Path(__file__).resolve().parent.parent / "ontology" / "patternkg.ttl"
 
 
@@ -47,8 +49,15 @@ class ServerConfig:
     """Prefixes for Turtle output (default: the project's)."""
     jsonld_context_file: Path | None = None
     """JSON-LD context for compaction (default: ontology/context.jsonld when present)."""
+    cache_max_age: int = 60
+    """``Cache-Control: max-age`` of /sparql and /api/ answers, in seconds (see server/httpcache.py)."""
+    result_cache_mb: int = 64
+    """Bytes of answers the server keeps in memory to answer repeated requests (0: none)."""
     reload_interval: float = 1.0
     """Seconds between looks at the store directory's ``current`` pointer (0: only on SIGHUP)."""
+    # -- the HTTP layer's limits (docs/server.md, "Limits") --
+    max_query_depth: int = DEFAULT_MAX_DEPTH
+    """Deepest nesting accepted in a query (:mod:`.guard`); deeper gets 400 before any worker runs it."""
     backend: str | None = None
     """An external SPARQL 1.1 query endpoint to serve instead of ``store`` (``serve --backend``;
     ``store`` is then unused). See :mod:`.backend`."""

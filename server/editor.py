@@ -90,8 +90,9 @@ def run(query: str, default_graph: list[str] | None, named_graphs: list[str] | N
     """Run *query* (as the endpoint would) and shape its answer for the results table."""
     if not query.strip():
         raise QueryError("syntax", "the query is empty")
-    info = inspect_query(query)
-    pool = current_app.extensions["patternkg"].pool
+    state = current_app.extensions["patternkg"]
+    info = inspect_query(query, max_depth=state.config.max_query_depth)  # the endpoint's own checks
+    pool = state.pool
     kind, body = pool.query(query, "JSON", "N_TRIPLES", default_graph=default_graph, named_graphs=named_graphs)
     if kind != "results":
         triples = [q.triple for q in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)]

@@ -7,7 +7,10 @@ Every error the server sends has the body
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 from flask import Flask, Response, jsonify
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from .guard import RequestRefused
@@ -25,6 +28,30 @@ QUERY_ERROR_STATUS: dict[str, int] = {
     "startup": 503,
     "backend": 502,
 }
+
+
+class NotUtf8(RequestRefused):
+    status = 400
+    error = "bad-request"
+
+
+def strict_params(raw: bytes) -> MultiDict[str, str]:
+    """Decode ``application/x-www-form-urlencoded`` bytes (a query string or a form body).
+
+    Percent-escapes and bytes that are not UTF-8 raise :class:`NotUtf8` (400), naming
+    the parameter, where Werkzeug would replace them with U+FFFD and run what is left."""
+    params: MultiDict[str, str] = MultiDict()
+    # latin-1 maps bytes to code points one to one: the pairs keep the exact bytes sent
+    for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True, encoding="latin-1"):
+        try:
+            name = key.encode("latin-1").decode("utf-8")
+        except UnicodeDecodeError:
+            raise NotUtf8("a parameter name is not valid UTF-8 (percent-escapes must encode UTF-8)") from None
+        try:
+            params.add(name, value.encode("latin-1").decode("utf-8"))
+        except UnicodeDecodeError:
+            raise NotUtf8(f"the value of {name!r} is not valid UTF-8 (percent-escapes must encode UTF-8)") from None
+    return params
 
 
 def error_response(status: int, error: str, message: str) -> Response:

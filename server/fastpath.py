@@ -26,7 +26,7 @@ from urllib.parse import parse_qs
 from werkzeug.wsgi import get_current_url
 
 from .errors import QUERY_ERROR_STATUS
-from .guard import RequestRefused, inspect_query
+from .guard import DEFAULT_MAX_DEPTH, RequestRefused, inspect_query
 from .negotiation import negotiate
 from .pool import QueryError, QueryPool
 
@@ -38,8 +38,9 @@ class SparqlFastPath:
     """Wraps ``app.wsgi_app``: see the module docstring."""
 
     def __init__(self, wsgi_app: Any, pool: QueryPool, cors_origins: str | tuple[str, ...], *,
-                 max_request_line: int = 8190) -> None:
+                 max_request_line: int = 8190, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
         self.wsgi_app = wsgi_app
+        self.max_depth = max_depth
         self.max_query = max_request_line - len("/sparql")
         self.pool = pool
         listed = (cors_origins,) if isinstance(cors_origins, str) else tuple(cors_origins)
@@ -68,7 +69,7 @@ class SparqlFastPath:
             return self.wsgi_app(environ, start_response)
         query = values[0]
         try:
-            info = inspect_query(query)
+            info = inspect_query(query, max_depth=self.max_depth)
         except RequestRefused:
             return self.wsgi_app(environ, start_response)
         accept = environ.get("HTTP_ACCEPT")

@@ -85,7 +85,7 @@ def serialize(triples: list[ox.Triple], offer: Offer) -> bytes:
         document = {"@context": compactor.context, "@graph": list(compactor.nodes(scratch))}
         return json.dumps(document, ensure_ascii=False).encode()
     rdf_format = getattr(ox.RdfFormat, offer.format)
-    if offer.format in ("TURTLE", "TRIG"):
+    if offer.format in ("TURTLE", "TRIG", "RDF_XML"):  # RDF/XML with prefixes: owl:Ontology, not <Ontology xmlns=...>
         return ox.serialize(triples, format=rdf_format, prefixes=state.prefixes)
     return ox.serialize(triples, format=rdf_format)
 
@@ -217,8 +217,8 @@ def make_blueprint(config: ServerConfig) -> Blueprint:
 
     # -- the ontology and its controlled vocabularies ----------------------------------
 
-    def ontology_document() -> Response:
-        offer = _negotiate()
+    def ontology_document(extension: str = "") -> Response:
+        offer = _negotiate() if not extension else _EXTENSION_OFFERS[extension]
         if offer.format == "html":
             return _ontology_page(ontology)
         if offer.format == "TURTLE":
@@ -231,6 +231,11 @@ def make_blueprint(config: ServerConfig) -> Blueprint:
     for version in ontology.version_iris:
         ontology_rules |= {_path(version), _local(version) or ""}
     route(ontology_rules, "ontology", ontology_document)
+    # the same with a file extension (``/ontology.owl``): clients that cannot send Accept, such as
+    # owlready2, which retries an IRI with .owl, .rdf and .xml when the first answer is not RDF/XML
+    for extension in _EXTENSION_OFFERS:
+        route({f"{r}.{extension}" for r in ontology_rules if r}, f"ontology_{extension}", ontology_document,
+              extension=extension)
 
     def vocabulary(scheme: str = "", value: str = "") -> Response:
         iri = VOCAB + (f"{scheme}/{value}" if value else scheme)
@@ -287,6 +292,15 @@ def make_blueprint(config: ServerConfig) -> Blueprint:
         return current_app.json.response({"service": "patternkg", "links": links})
 
     return bp
+
+
+#: file extension -> the offer it stands for (the ontology's documents by extension)
+_EXTENSION_OFFERS: dict[str, Offer] = {
+    ext: next(o for o in RDF_PAGE_OFFERS if o.media_type == media)
+    for ext, media in (("ttl", "text/turtle"), ("rdf", "application/rdf+xml"), ("owl", "application/rdf+xml"),
+                       ("xml", "application/rdf+xml"), ("nt", "application/n-triples"),
+                       ("jsonld", "application/ld+json"))
+}
 
 
 def _graph(query: str, offer: Offer) -> Response:

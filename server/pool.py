@@ -27,6 +27,7 @@ import marshal
 import os
 import queue
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -61,12 +62,36 @@ class PoolBusy(QueryError):
 
 
 class WorkerCrashed(QueryError):
-    def __init__(self, detail: str) -> None:
-        super().__init__(
-            "worker-crashed",
-            "the query worker stopped while running the query (most likely it exceeded the "
-            f"memory limit); it has been replaced. {detail}".strip(),
-        )
+    """The worker process ended while running a query; the message says how (see :func:`crash_message`)."""
+
+    def __init__(self, returncode: int | None) -> None:
+        super().__init__("worker-crashed", crash_message(returncode))
+        self.returncode = returncode
+
+
+def crash_message(returncode: int | None) -> str:
+    """What a worker's exit status tells about why it stopped while running a query.
+
+    Only an abort (the Rust allocator's reaction to the address-space cap) is
+    reported as a memory problem; a segmentation fault is a crash (a stack
+    overflow in the query engine, which :mod:`.guard` keeps deep queries away from)."""
+    tail = "; it has been replaced"
+    if returncode is None:
+        return "the query worker stopped answering while running the query" + tail
+    if returncode >= 0:
+        return f"the query worker exited with status {returncode} while running the query" + tail
+    number = -returncode
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = f"signal {number}"
+    if number == signal.SIGABRT:
+        return (f"the query worker aborted ({name}) while running the query, most likely because it needed "
+                "more memory than the memory limit allows" + tail)
+    if number == signal.SIGKILL:
+        return (f"the query worker was killed ({name}) while running the query, perhaps by the "
+                "system's out-of-memory killer" + tail)
+    return f"the query worker crashed ({name}) while running the query" + tail
 
 
 @dataclass(frozen=True)
@@ -147,6 +172,17 @@ class _Executor:
             raise QueryError("startup", f"the query worker could not open the store: {message[1]}")
         self.info = message[1]
 
+    def poll_ready(self) -> bool:
+        """Without waiting: True once the worker has opened the store, False while it starts.
+
+        Raises :class:`QueryError` (``startup``) when it reported that it cannot open the store."""
+        if self.info is not None:
+            return True
+        if not self.recv.poll(0):
+            return False
+        self.wait_ready()
+        return True
+
     def call(self, op: str, args: dict[str, Any], timeout: float) -> Any:
         self.send.send_bytes(marshal.dumps((op, args)))
         if not self.poller.poll(timeout * 1000.0):
@@ -179,6 +215,9 @@ class QueryPool:
         self._idle: queue.LifoQueue[_Executor] = queue.LifoQueue()
         self._all: set[_Executor] = set()
         self.network_isolated: bool | None = None
+        self.replaced_dead = 0
+        """Idle workers found dead (by :meth:`check`) and replaced, since the pool started."""
+        self.startup_error: str | None = None
 
     def start(self) -> None:
         """Start the workers (idempotent per process); they open the store in parallel."""
@@ -191,6 +230,19 @@ class QueryPool:
                 self._add()
             self._pid = os.getpid()
             atexit.register(self.close)
+            threading.Thread(target=self._watch, args=(os.getpid(),), daemon=True,
+                             name="patternkg-pool-watch").start()
+
+    def _watch(self, pid: int, interval: float = 1.0) -> None:
+        """Loop (on a daemon thread): :meth:`check` every *interval* s while this pool runs in *pid*."""
+        while True:
+            time.sleep(interval)
+            if self._pid != pid:
+                return
+            try:
+                self.check()
+            except Exception:  # noqa: BLE001 - the watch must outlive any one failure
+                pass
 
     def _add(self) -> None:
         executor = _Executor(self.settings, self.generation)
@@ -294,9 +346,12 @@ class QueryPool:
                 self._release(executor)
             raise
         except (EOFError, OSError, ValueError) as exc:
-            code = executor.proc.poll()
+            try:
+                code: int | None = executor.proc.wait(timeout=2.0)
+            except subprocess.TimeoutExpired:
+                code = None
             self._replace(executor)
-            raise WorkerCrashed(f"(exit status {code})" if code is not None else "") from exc
+            raise WorkerCrashed(code) from exc
         self._answers.generation = executor.generation
         self._release(executor)
         return result
@@ -304,6 +359,10 @@ class QueryPool:
     def forget_answer(self) -> None:
         """Start of a request on this thread: no worker has answered it yet."""
         self._answers.generation = None
+
+    def note_answer(self, generation: str) -> None:
+        """This thread's request was answered from a cache of *generation* (see :meth:`answered_by`)."""
+        self._answers.generation = generation
 
     def answered_by(self) -> str | None:
         """The generation of the worker that last answered on this thread (see :meth:`forget_answer`)."""
@@ -316,6 +375,46 @@ class QueryPool:
         Relative IRIs in the query are resolved against *base_iri* (the protocol's request URL)."""
         return self.run("query", query=query, results_format=results_format, graph_format=graph_format,
                         default_graph=default_graph, named_graphs=named_graphs, base_iri=base_iri)
+
+    def check(self) -> dict[str, int]:
+        """Without waiting for any worker: replace idle workers that have died, and count.
+
+        Returns ``{"size", "ready", "starting", "busy", "failed"}``: idle workers that
+        have opened the store, idle ones still starting, workers running a request, and
+        idle ones that reported they cannot open the store (their message is kept in
+        :attr:`startup_error`). Called every second by the pool's watch thread and by
+        ``/health``, so a worker that died while idle is replaced before a request meets it."""
+        counts = {"size": self.settings.size, "ready": 0, "starting": 0, "busy": 0, "failed": 0}
+        if self._pid != os.getpid():
+            return counts
+        idle: list[_Executor] = []
+        while True:
+            try:
+                idle.append(self._idle.get_nowait())
+            except queue.Empty:
+                break
+        keep: list[_Executor] = []
+        for executor in idle:
+            if executor.proc.poll() is not None and executor.info is not None:
+                self.replaced_dead += 1
+                self._replace(executor)  # the replacement goes straight to the idle queue
+                counts["starting"] += 1
+                continue
+            keep.append(executor)
+            try:
+                ready = executor.poll_ready()
+                counts["ready" if ready else "starting"] += 1
+                if ready and self.network_isolated is None and executor.info is not None:
+                    self.network_isolated = bool(executor.info.get("network_isolated"))
+            except QueryError as exc:
+                counts["failed"] += 1
+                self.startup_error = exc.message
+        for executor in reversed(keep):  # LIFO: the most recently used one stays on top
+            self._idle.put(executor)
+        with self._lock:
+            total = len(self._all)
+        counts["busy"] = max(0, total - counts["ready"] - counts["starting"] - counts["failed"])
+        return counts
 
     @property
     def alive(self) -> int:

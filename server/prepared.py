@@ -16,6 +16,11 @@ limits of the endpoint apply: the HTTP API).
   when no ``limit`` is given) and the exact number of rows of the whole answer
   (``total``). Errors of the runner (timeouts, row cap, ...) propagate unchanged.
 
+When the store's generation has precomputed answers (:mod:`.answers`, written at
+build time by :mod:`.precompute`) and they answer the query, the page and the total
+are read from them (after the same parameter and existence checks) instead of
+running the query: same rows, a cost that grows with the page, not the library.
+
 Paging runs in the store: ``LIMIT``/``OFFSET`` are appended to the bound query
 (or written at its ``#PAGE`` line: :func:`~.catalogue.page`), so Oxigraph stops once the page is complete and only the page crosses the
 worker pipe. ``total`` comes for free when the page is not full (it is then
@@ -44,7 +49,9 @@ from pyoxigraph import QueryResultsFormat, Store, parse_query_results
 
 from patternkg.converter.namespaces import DEFAULT_BASE_IRI, XSD, Library
 
+from .answers import AnswerIndex
 from .catalogue import COUNT_VARIABLE, ParameterError, StoredQuery, existence_query, load_catalogue, page
+from .pool import QueryError
 
 Runner = Callable[[str], bytes]
 
@@ -189,11 +196,19 @@ class PreparedQueries:
     only for a runner whose store cannot change (the server's pool)."""
 
     def __init__(self, runner: Runner, *, base_iri: str = DEFAULT_BASE_IRI,
-                 catalogue: dict[str, StoredQuery] | None = None, cache: bool = False) -> None:
+                 catalogue: dict[str, StoredQuery] | None = None, cache: bool = False,
+                 answers: Callable[[], AnswerIndex | None] | None = None, max_rows: int | None = None,
+                 generation: Callable[[], str] | None = None) -> None:
         self.runner = runner
         self.library = Library(base_iri)
         self.catalogue = catalogue if catalogue is not None else load_catalogue()
         self.cache: _LRU | None = _LRU(CACHE_SIZE) if cache else None
+        #: the precomputed answers of the store's generation (:mod:`.answers`), when it has them
+        self.answers = answers or (lambda: None)
+        #: the endpoint's row cap, applied to pages read from the answers as to those the pool runs
+        self.max_rows = max_rows
+        #: the id of the store generation served now: cached counts and checks are kept per generation
+        self.generation = generation or (lambda: "")
 
     def get(self, name: str) -> StoredQuery:
         try:
@@ -204,6 +219,7 @@ class PreparedQueries:
     def _cached(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         if self.cache is None:
             return compute()
+        key = (self.generation(), *key)
         value = self.cache.get(key)
         if value is None:
             value = compute()
@@ -226,6 +242,12 @@ class PreparedQueries:
                 raise UnknownResource(parameter, param.type, raw.get(parameter, str(param.default)))
         sparql = query.bind(terms)
         paged = page(sparql, limit, offset)
+        index = self.answers()
+        found = index.answer(query, terms, limit, offset) if index is not None else None
+        if found is not None:
+            if self.max_rows is not None and len(found[0]) > self.max_rows:
+                raise QueryError("rows", f"the result has more than {self.max_rows} rows")
+            return Answer(query, {k: str(v) for k, v in terms.items()}, paged, found[0], found[1], offset)
         bindings = _bindings(self.runner(paged)) if limit != 0 else []
         if limit != 0 and (bindings or offset == 0) and (limit is None or len(bindings) < limit):
             total = offset + len(bindings)  # a page that is not full ends the answer

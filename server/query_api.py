@@ -32,6 +32,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
+from .answers import generation_answers
 from .catalogue import PARAMETER_TYPES, ParameterError, StoredQuery, load_catalogue
 from .negotiation import Offer, choose
 from .prepared import MAX_PAGE_SIZE, PreparedQueries, UnknownQuery, UnknownResource, parse_count, pool_runner
@@ -100,7 +101,9 @@ def make_blueprint(queries: PreparedQueries | None = None) -> Blueprint:
             # the pool's workers open the store read-only and the server treats it as fixed while it
             # runs (as the dumps do): totals and existence checks can be cached for this app
             state.app.extensions[EXTENSION] = PreparedQueries(
-                pool_runner(endpoint.pool), base_iri=endpoint.config.base_iri, catalogue=loaded, cache=True
+                pool_runner(endpoint.pool), base_iri=endpoint.config.base_iri, catalogue=loaded, cache=True,
+                answers=generation_answers(endpoint), max_rows=endpoint.config.max_rows,
+                generation=lambda: str(getattr(endpoint.pool, "generation", "")),
             )
 
     @bp.get("/api/queries")
@@ -136,7 +139,12 @@ def make_blueprint(queries: PreparedQueries | None = None) -> Blueprint:
         try:
             limit = pq.page_size(query, request.args.get("limit"))
             offset = parse_count("offset", request.args.get("offset"), 0, 10**9)
-            answer = pq.run(name, raw, limit, offset)
+            if name == "search":  # the full-text index of the served generation (server/search.py)
+                from .search import prepared_answer
+
+                answer = prepared_answer(query, raw, limit, offset, pq.library)
+            else:
+                answer = pq.run(name, raw, limit, offset)
         except ParameterError as exc:
             if offer.format == "html":
                 return run_page(query, None, 0, 0, error=exc.message, status=400)

@@ -158,7 +158,20 @@ def highlight(text: str, words: list[str], width: int = 220) -> str:
 
 
 def _select_through_pool(query: str) -> list[dict[str, str | None]]:
-    return [{k: v["value"] for k, v in b.items()} for b in pages.select(query)]
+    """All solutions of *query*, fetched in pages under the endpoint's row cap (``--max-rows``).
+
+    Pages are cut with LIMIT/OFFSET and no ORDER BY: the store is read-only, so the
+    engine evaluates the same query in the same order each time (sorting every page
+    would cost far more)."""
+    size = max(1, min(50_000, int(current_app.extensions["patternkg"].config.max_rows)))
+    out: list[dict[str, str | None]] = []
+    offset = 0
+    while True:
+        page = pages.select(f"SELECT * WHERE {{ {{ {query} }} }} LIMIT {size} OFFSET {offset}")
+        out += [{k: v["value"] for k, v in b.items()} for b in page]
+        if len(page) < size:
+            return out
+        offset += size
 
 
 def index() -> SearchIndex:
@@ -196,6 +209,27 @@ def find(text: str, limit: int = 20, offset: int = 0) -> tuple[list[Hit], int]:
     return index().find(text, limit=limit, offset=offset)
 
 
+#: field names of :class:`Hit` -> the ``match`` column of the prepared query ``search``
+_MATCH = {"title": "title", "alias": "alias", "audience label": "label", "summary": "summary", "keyword": "keyword"}
+
+
+def prepared_answer(query: Any, raw: dict[str, str], limit: int, offset: int, library: Any) -> Any:
+    """The prepared query ``search`` answered from the index (over HTTP): same parameter, same
+    columns, every format and paging of the prepared-query API; word prefixes, ranked (the
+    ``.rq`` file's SPARQL, a substring match, stays for other stores and the command line)."""
+    from .prepared import Answer
+
+    terms = query.parse_values(raw, library)  # validates 'text' (ParameterError names it)
+    text = str(terms["text"].value)
+    hits, total = find(text, limit=limit, offset=offset) if limit else ([], find(text, 1, 0)[1])
+    bindings = [{"pattern": {"type": "uri", "value": h.iri},
+                 "slug": {"type": "literal", "value": h.slug},
+                 "title": {"type": "literal", "value": h.title},
+                 "match": {"type": "literal", "value": _MATCH.get(h.field, h.field)}} for h in hits]
+    note = f"# answered from the full-text index (search.sqlite) for {text!r}\n"
+    return Answer(query, {k: str(v) for k, v in terms.items()}, note, bindings, total, offset)
+
+
 def _paging() -> tuple[int, int]:
     def number(name: str, default: int, high: int) -> int:
         raw = request.args.get(name, "")
@@ -225,4 +259,4 @@ def search_page() -> Response:
     return pages.html_response(body)
 
 
-__all__ = ["find", "index", "match_expression", "search_json", "search_page", "SearchIndex", "Hit", "WEIGHTS"]
+__all__ = ["find", "index", "match_expression", "prepared_answer", "search_json", "search_page", "SearchIndex", "Hit", "WEIGHTS"]

@@ -27,7 +27,7 @@ from pyoxigraph import NamedNode
 
 from .editor import answer as editor_answer
 from .editor import wants_html
-from .errors import error_response
+from .errors import error_response, strict_params
 from .guard import UpdateRefused, inspect_query
 from .negotiation import GRAPH_OFFERS, RESULTS_OFFERS, negotiate
 from .pool import QueryPool
@@ -73,7 +73,7 @@ def sparql() -> Response:
         if mimetype == "application/sparql-update":
             raise UpdateRefused(_READ_ONLY)
         if mimetype == "application/x-www-form-urlencoded":
-            params = req.form
+            params = strict_params(req.get_data())  # invalid UTF-8 is refused, not replaced
         elif mimetype == "application/sparql-query":
             params = args
             body_query = True
@@ -131,7 +131,8 @@ def execute(
     its query string, SPARQL 1.1 Protocol section 2.1.4)."""
     if not query.strip():
         return error_response(400, "bad-request", "the query is empty")
-    info = inspect_query(query)
+    state = current_app.extensions["patternkg"]
+    info = inspect_query(query, max_depth=state.config.max_query_depth)
     if accept is _NO_ACCEPT:
         accept = request.headers.get("Accept")
     wanted, results_offer, graph_offer = negotiate(info.form, accept)  # type: ignore[arg-type]

@@ -187,7 +187,7 @@ class Worker:
         if fmt == "JSON_LD":
             return self._jsonld(triples)
         rdf_format = getattr(ox.RdfFormat, fmt)
-        if fmt in ("TURTLE", "TRIG"):
+        if fmt in ("TURTLE", "TRIG", "RDF_XML"):
             return ox.serialize(triples, format=rdf_format, prefixes=self.prefixes)
         return ox.serialize(triples, format=rdf_format)
 

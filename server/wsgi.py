@@ -38,6 +38,10 @@ from .generations import GenerationWatcher
 from .worker import exit_with_parent
 
 
+#: Threads of the app beyond one per query worker.
+SPARE_THREADS = 16
+
+
 class AddressInUse(OSError):
     """Something already listens on the address the server was asked to use."""
 
@@ -121,7 +125,9 @@ class PatternkgServer:
             port=config.port,
             interface=Interfaces.WSGI,
             workers=self.processes,
-            blocking_threads=self.threads,
+            # more threads than query workers: requests that need no worker (/health, dumps,
+            # refusals) are answered while every worker is busy
+            blocking_threads=self.threads + SPARE_THREADS,
             http=HTTPModes.http1,
             websockets=False,
             log_level=LogLevels.warning,

@@ -1,6 +1,11 @@
-"""Benchmark: `build` against the parse floor, on the shared corpus and a 10x corpus.
+"""Benchmark: `build` against the parse floor, on the shared corpus (1x) and an N-times library.
 
-    python tests/benchmarks/bench_build.py [--corpus DIR] [--factor 10] [--repeat 3]
+    python tests/benchmarks/bench_build.py [--corpus DIR] [--copies 10] [--repeat 3] [--library DIR]
+        [--no-baseline]
+
+The N-times library is ``--copies`` renamed copies of the corpus (tests/benchmarks/corpus10x.py),
+or ``--library``, a folder made by it. At the end a table of issue 14: parse floor, build,
+ratio and peak memory at 1x and Nx, with the growth.
 
 The parse floor reads every file and parses its front matter with yaml.CSafeLoader
 in one process, nothing else. `build` is the real thing (parallel parse, mapping,
@@ -88,20 +93,23 @@ def one_load(store: Path, scratch: Path) -> None:
     print(json.dumps({"load_seconds": seconds, "load_cpu_seconds": cpu}))
 
 
-def timed_build(source: Path) -> dict:
+def timed_build(source: Path, baseline: bool = True, keep: Path | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
-        out = subprocess.run([sys.executable, __file__, "--one-build", str(source), str(Path(tmp) / "store")],
+        store = keep if keep is not None else Path(tmp) / "store"
+        out = subprocess.run([sys.executable, __file__, "--one-build", str(source), str(store)],
                              capture_output=True, text=True, check=True)
         result = json.loads(out.stdout.strip().splitlines()[-1])
-        out = subprocess.run([sys.executable, __file__, "--one-load", str(Path(tmp) / "store"), tmp],
+        if not baseline:
+            return {**result, "load_seconds": float("nan"), "load_cpu_seconds": float("nan")}
+        out = subprocess.run([sys.executable, __file__, "--one-load", str(store), tmp],
                              capture_output=True, text=True, check=True)
         return {**result, **json.loads(out.stdout.strip().splitlines()[-1])}
 
 
-def run(label: str, folder: Path, repeat: int) -> dict:
+def run(label: str, folder: Path, repeat: int, baseline: bool = True, keep: Path | None = None) -> dict:
     files = len(list(folder.rglob("*.md")))
     floors = [parse_floor(folder) for _ in range(repeat)]
-    builds = [timed_build(folder) for _ in range(repeat)]
+    builds = [timed_build(folder, baseline, keep) for _ in range(repeat)]
     floor = statistics.median(floors)
     build = statistics.median(b["seconds"] for b in builds)
     compact = statistics.median(b["compact_seconds"] for b in builds)
@@ -123,8 +131,12 @@ def run(label: str, folder: Path, repeat: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    parser.add_argument("--factor", type=int, default=10)
+    parser.add_argument("--copies", "--factor", type=int, default=10, dest="copies",
+                        help="scale of the large library (copies of the corpus)")
+    parser.add_argument("--library", type=Path, help="an existing folder of --copies copies (corpus10x.py)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-baseline", action="store_true", help="skip the bulk-load-alone baseline")
+    parser.add_argument("--keep-store", type=Path, help="keep the large library's store here (for bench_queries)")
     parser.add_argument("--one-build", nargs=2, type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--one-load", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -140,12 +152,25 @@ def main() -> None:
     from corpus10x import make_corpus
 
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores", flush=True)
-    rows = [run("shared corpus", args.corpus, args.repeat)]
-    with tempfile.TemporaryDirectory(prefix="bench-10x-") as tmp:
-        make_corpus(src=args.corpus, dst=Path(tmp), copies=args.factor)
-        rows.append(run(f"{args.factor}x corpus", Path(tmp), args.repeat))
-        shutil.rmtree(tmp, ignore_errors=True)
+    baseline = not args.no_baseline
+    rows = [run("1x", args.corpus, args.repeat, baseline)]
+    if args.library is not None:
+        rows.append(run(f"{args.copies}x", args.library, args.repeat, baseline, args.keep_store))
+    else:
+        with tempfile.TemporaryDirectory(prefix="bench-copies-") as tmp:
+            make_corpus(src=args.corpus, dst=Path(tmp), copies=args.copies)
+            rows.append(run(f"{args.copies}x", Path(tmp), args.repeat, baseline, args.keep_store))
+            shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(rows))
+    small, large = rows
+    print(f"\n| | {small['corpus']} ({small['files']} files) | {large['corpus']} ({large['files']} files) | growth |")
+    print("|---|---:|---:|---:|")
+    for name, key, unit in (("parse floor", "parse_floor_s", "s"), ("build", "build_s", "s"),
+                            ("of which compaction", "compact_s", "s"), ("build / parse floor", "ratio", "x"),
+                            ("peak memory", "peak_mib", "MiB"), ("triples", "triples", "")):
+        a, b = small[key], large[key]
+        growth = f"{b / a:.1f}x" if unit != "x" and a else "-"
+        print(f"| {name} | {a:g} {unit} | {b:g} {unit} | {growth} |")
 
 
 if __name__ == "__main__":

@@ -1,31 +1,39 @@
-"""Benchmark: every prepared query over HTTP on the shared corpus and on a 10x corpus.
+"""Benchmark: every prepared query over HTTP on the shared corpus (1x) and on an N-times library.
 
 Run from the repository root::
 
-    python tests/benchmarks/bench_queries.py [--requests N] [--factor 10]
+    python tests/benchmarks/bench_queries.py --copies 105 [--requests 30] \\
+        [--library /work/data/lib100k] [--store-1x DIR] [--store-nx DIR] [--throughput-seconds 10]
 
-Builds an Oxigraph store from ``../shared/corpus/commons-os`` and one from a 10x
-copy (:func:`corpus10x.make_corpus`: renamed copies, copy 0 keeps the original
-names so the same parameters work), starts ``patternkg serve --store`` (granian,
-worker pool with its timeout on) for each, and times N sequential keep-alive GETs
-of ``/api/queries/<name>`` (default page: JSON, limit 100) per query after two warm-ups:
-p50/p95 in ms, and the first request alone (before the server caches the total).
-It also compares (unless ``--no-binding``) the two ways of binding a value, in process,
-on the plain `enablers` join: the term written into ``VALUES`` (what the server does)
-versus pyoxigraph's ``substitutions=``. With ``--uncompacted`` it also builds each store
-without the final compaction that ``build`` does (what builds did before), serves it the
-same way and prints each query's p50 on it and the ratio compacted / uncompacted.
-Not collected by pytest (no ``test_`` prefix).
+Builds (unless given) an Oxigraph store from ``../shared/corpus/commons-os`` and one from
+the library made of ``--copies`` renamed copies of it (:func:`corpus10x.make_corpus`; copy
+0 keeps the original names, so the same parameters work at both scales; ``--library``
+reuses a folder made by ``corpus10x.py`` with that many copies), starts ``patternkg serve``
+(granian, the worker pool with its timeout) on each in turn and times per query N+1
+sequential keep-alive GETs of ``/api/queries/<name>`` (default page). The server's result
+cache would answer a repeated request, so request i writes ``offset=0`` with i+1 zeros:
+the same page, a request not answered before. p50 and p99 are over all N+1 requests, the
+first one (nothing cached yet, not even the existence check) included; "first" is that one
+alone. Prints the table of issue 14: each query's p50 at 1x and Nx with the growth, and
+Nx's p99 and first request.
+
+Then (unless ``--throughput-seconds 0``) repeated prepared queries: C concurrent keep-alive
+clients for S seconds asking the same prepared query again and again, against patternkg
+(``/api/queries/<name>``: the result cache answers) and against ``oxigraph serve-read-only``
+on the same store (the query's bound SPARQL text with the same LIMIT) in alternating slices;
+requests per second and the ratio. Not collected by pytest (no ``test_`` prefix).
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -36,7 +44,9 @@ REPO = HERE.parent.parent
 CORPUS = REPO.parent / "shared" / "corpus" / "commons-os"
 sys.path.insert(0, str(HERE))
 
-#: (query, parameters): representative questions; the enablers target is the corpus's most linked pattern.
+#: (query, parameters): the questions a person asks; the enablers target is the corpus's most linked
+#: pattern; path pairs: one connected within 3 steps, one within 4, and two patterns of different
+#: copies (no path: the whole reachable neighbourhood is searched).
 CASES: list[tuple[str, dict[str, str]]] = [
     ("enablers", {"target": "acceptance-and-commitment"}),
     ("enablers", {"target": "acceptance-and-commitment", "domain": "mindfulness-presence"}),
@@ -44,15 +54,21 @@ CASES: list[tuple[str, dict[str, str]]] = [
     ("neighbours", {"pattern": "just-in-time-jit"}),
     ("by-domain", {"domain": "operations"}),
     ("top-assessed", {"dimension": "resilience"}),
+    ("top-assessed", {"dimension": "resilience", "domain": "operations"}),
     ("community", {"community": "systems-thinking"}),
     ("similar", {"pattern": "knowing-when-to-quit"}),
     ("path", {"from": "just-in-time-jit", "to": "dmaic-six-sigma-methodology"}),
+    ("path", {"from": "just-in-time-jit", "to": "dmaic-six-sigma-methodology", "max": "4"}),
+    ("path", {"from": "just-in-time-jit", "to": "acceptance-and-commitment", "max": "4"}),
     ("dangling-references", {}),
     ("one-sided-relations", {}),
     ("review-queue", {}),
     ("search", {"text": "trust"}),
     ("stats", {}),
 ]
+#: prepared queries asked again and again in the throughput comparison
+REPEATED = [("top-assessed", {"dimension": "resilience"}), ("community", {"community": "systems-thinking"}),
+            ("enablers", {"target": "acceptance-and-commitment"})]
 
 
 def free_port() -> int:
@@ -66,6 +82,19 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+def wait(url: str, proc: subprocess.Popen, probe: str) -> None:
+    for _ in range(1200):
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.args}")
+        try:
+            if requests.get(url + probe, timeout=2).status_code < 500:
+                return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
 def serve(store: Path, tmp: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
@@ -73,38 +102,36 @@ def serve(store: Path, tmp: Path) -> tuple[subprocess.Popen, str]:
          "--workers", "2", "--timeout", "30", "--dumps-dir", str(tmp / f"dumps-{port}")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if requests.get(url + "/health", timeout=2).status_code == 200:
-                return proc, url
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
+    wait(url, proc, "/health")
+    return proc, url
 
 
-def bench(url: str, n: int) -> list[tuple[str, str, int, float, float, float]]:
-    """Per case: (name, label, total, p50, p95, first): *first* is the first request, before the
-    server has cached the total (see docs/queries.md); p50/p95 are over the N requests after two
-    warm-ups."""
+def oxigraph_store(store: Path) -> Path:
+    """The Oxigraph store inside a patternkg store directory (its current generation), or *store*."""
+    from patternkg.converter.storedir import open_generation
+
+    return Path(open_generation(store).store_path)
+
+
+def label(name: str, params: dict[str, str]) -> str:
+    return name + ("(" + ",".join(f"{k}={v}" for k, v in params.items()) + ")" if params else "")
+
+
+def bench(url: str, n: int) -> list[tuple[str, int, float, float, float]]:
+    """Per case: (label, total, p50, p99, first) in ms. Request i asks for ``offset`` written with
+    i+1 zeros: the same page, but a request the server has not answered before."""
     session = requests.Session()
     results = []
     for name, params in CASES:
         times = []
-        first = 0.0
-        for i in range(n + 2):
+        for i in range(n + 1):
             t0 = time.perf_counter()
-            r = session.get(f"{url}/api/queries/{name}", params=params, timeout=120)
-            elapsed = (time.perf_counter() - t0) * 1000
+            r = session.get(f"{url}/api/queries/{name}", params={**params, "offset": "0" * (i + 1)}, timeout=120)
+            times.append((time.perf_counter() - t0) * 1000)
             if r.status_code != 200:
                 raise RuntimeError(f"{name}: {r.status_code} {r.text[:200]}")
-            if i == 0:
-                first = elapsed
-            if i >= 2:  # two warm-up requests
-                times.append(elapsed)
-        label = name + ("(" + ",".join(f"{k}={v}" for k, v in params.items()) + ")" if params else "")
-        results.append((name, label, int(r.headers["X-Total-Count"]), statistics.median(times), pct(times, 95),
-                        first))
+        results.append((label(name, params), int(r.headers["X-Total-Count"]), statistics.median(times),
+                        pct(times, 99), times[0]))
     return results
 
 
@@ -150,14 +177,71 @@ def binding_comparison(store: Path, n: int) -> tuple[float, float]:
     return values, subst
 
 
+def throughput(url: str, params: dict[str, str] | None, clients: int, seconds: float,
+               headers: dict[str, str] | None = None) -> float:
+    stop = time.monotonic() + seconds
+    counts = [0] * clients
+
+    def run(i: int) -> None:
+        s = requests.Session()
+        while time.monotonic() < stop:
+            s.get(url, params=params, headers=headers, timeout=120).raise_for_status()
+            counts[i] += 1
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / (time.monotonic() - start)
+
+
+def compare_throughput(store: Path, tmp: Path, clients: int, seconds: float, rounds: int = 4) -> None:
+    from patternkg.server.catalogue import load_catalogue, page
+    from patternkg.server.prepared import PreparedQueries, store_runner
+
+    catalogue = load_catalogue()
+    binder = PreparedQueries(store_runner(None), catalogue=catalogue)  # type: ignore[arg-type]
+    proc, ours = serve(store, tmp)
+    port = free_port()
+    oxi = subprocess.Popen([shutil.which("oxigraph") or "oxigraph", "serve-read-only", "--location",
+                            str(oxigraph_store(store)), "--bind", f"127.0.0.1:{port}"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    theirs = f"http://127.0.0.1:{port}/query"
+    try:
+        wait(theirs, oxi, "?query=ASK%7B%7D")
+        print(f"\n| repeated prepared query ({clients} clients) | oxigraph serve-read-only req/s "
+              f"| patternkg req/s | ratio |")
+        print("|---|---:|---:|---:|")
+        for name, params in REPEATED:
+            query = catalogue[name]
+            limit = binder.page_size(query, params.get("limit"))
+            sparql = page(query.bind(query.parse_values(params, binder.library)), limit, 0)
+            accept = {"Accept": "application/sparql-results+json"}
+            totals = {"oxigraph": 0.0, "patternkg": 0.0}
+            for _ in range(rounds):
+                totals["oxigraph"] += throughput(theirs, {"query": sparql}, clients, seconds / rounds, accept)
+                totals["patternkg"] += throughput(f"{ours}/api/queries/{name}", params, clients, seconds / rounds)
+            o, p = totals["oxigraph"] / rounds, totals["patternkg"] / rounds
+            print(f"| `{label(name, params)}` | {o:.0f} | {p:.0f} | x{p / o:.1f} |", flush=True)
+    finally:
+        for process in (proc, oxi):
+            process.terminate()
+            process.wait(timeout=30)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=30)
-    parser.add_argument("--factor", type=int, default=10)
-    parser.add_argument("--no-binding", action="store_true",
-                        help="skip the VALUES vs substitutions= comparison (minutes of CPU)")
-    parser.add_argument("--uncompacted", action="store_true",
-                        help="also time stores built without the final compaction (the baseline)")
+    parser.add_argument("--copies", type=int, default=10, help="scale of the large library (copies of the corpus)")
+    parser.add_argument("--library", type=Path, help="an existing folder of --copies copies (corpus10x.py)")
+    parser.add_argument("--store-1x", type=Path, help="an existing store of the corpus (else built)")
+    parser.add_argument("--store-nx", type=Path, help="an existing store of the large library (else built)")
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--throughput-seconds", type=float, default=8.0)
+    parser.add_argument("--binding", action="store_true",
+                        help="also compare VALUES with substitutions= on the plain enablers join (minutes of CPU)")
     args = parser.parse_args()
     if not CORPUS.is_dir():
         print(f"shared corpus not found at {CORPUS}", file=sys.stderr)
@@ -165,51 +249,44 @@ def main() -> int:
     from corpus10x import make_corpus
 
     from patternkg.converter.api import build
-    from patternkg.converter.namespaces import DEFAULT_BASE_IRI
-    from patternkg.converter.pipeline import load_library, write_store
-
-    def build_uncompacted(store: Path, source: Path) -> None:
-        write_store(store, lambda db: load_library(db, sources=[source], base_iri=DEFAULT_BASE_IRI).report)
 
     with tempfile.TemporaryDirectory(prefix="bench-queries-") as tmp_name:
         tmp = Path(tmp_name)
-        build(store=tmp / "corpus", sources=[CORPUS])
-        make_corpus(src=CORPUS, dst=tmp / "src10x", copies=args.factor)
-        build(store=tmp / "corpus10x", sources=[tmp / "src10x"])
-        if args.uncompacted:
-            build_uncompacted(tmp / "corpus-plain", CORPUS)
-            build_uncompacted(tmp / "corpus10x-plain", tmp / "src10x")
-        if not args.no_binding:
-            values, subst = binding_comparison(tmp / "corpus", args.requests)
+        small = args.store_1x
+        if small is None:
+            small = tmp / "corpus"
+            build(store=small, sources=[CORPUS])
+        large = args.store_nx
+        if large is None:
+            library = args.library
+            if library is None:
+                library = tmp / "library"
+                make_corpus(src=CORPUS, dst=library, copies=args.copies)
+            large = tmp / "large"
+            started = time.perf_counter()
+            build(store=large, sources=[library])
+            print(f"built the {args.copies}x store in {time.perf_counter() - started:.0f} s", flush=True)
+        if args.binding:
+            values, subst = binding_comparison(small, args.requests)
             print(f"plain enablers join in process, p50: VALUES {values:.1f} ms, substitutions= {subst:.1f} ms "
                   f"({subst / values:.1f}x)", flush=True)
         tables = {}
-        stores = [("corpus", tmp / "corpus"), (f"{args.factor}x", tmp / "corpus10x")]
-        if args.uncompacted:
-            stores += [("corpus uncompacted", tmp / "corpus-plain"),
-                       (f"{args.factor}x uncompacted", tmp / "corpus10x-plain")]
-        for label, store in stores:
+        for scale, store in (("1x", small), (f"{args.copies}x", large)):
             proc, url = serve(store, tmp)
             try:
-                tables[label] = bench(url, args.requests)
-                for row in tables[label]:
-                    print(label, row, flush=True)
+                tables[scale] = bench(url, args.requests)
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
-    if args.uncompacted:
-        print("| query | corpus p50 ms | uncompacted | ratio | 10x p50 ms | uncompacted | ratio |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
-        for rows in zip(*tables.values()):
-            a, b, a0, b0 = rows
-            print(f"| `{a[1]}` | {a[3]:.1f} | {a0[3]:.1f} | {a[3] / a0[3]:.2f} | {b[3]:.1f} | {b0[3]:.1f} "
-                  f"| {b[3] / b0[3]:.2f} |")
-    keys = list(tables)
-    print(f"| query | rows ({keys[0]}) | p50 ms | p95 ms | first ms | rows ({keys[1]}) | p50 ms | p95 ms | first ms |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for a, b in zip(tables[keys[0]], tables[keys[1]]):
-        print(f"| `{a[1]}` | {a[2]} | {a[3]:.1f} | {a[4]:.1f} | {a[5]:.1f} | {b[2]} | {b[3]:.1f} | {b[4]:.1f} "
-              f"| {b[5]:.1f} |")
+        a_key, b_key = tables
+        print(f"\n| query | rows {a_key} | rows {b_key} | p50 ms {a_key} | p50 ms {b_key} | growth "
+              f"| p99 ms {b_key} | first ms {b_key} |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for a, b in zip(tables[a_key], tables[b_key]):
+            print(f"| `{a[0]}` | {a[1]} | {b[1]} | {a[2]:.1f} | {b[2]:.1f} | {b[2] / a[2]:.1f}x | {b[3]:.1f} "
+                  f"| {b[4]:.1f} |", flush=True)
+        if args.throughput_seconds > 0:
+            compare_throughput(large, tmp, args.clients, args.throughput_seconds)
     return 0
 
 

@@ -242,3 +242,16 @@ def test_ontology_documentation_page(seed_server: Server) -> None:
     assert slug and slug.group(1) == "1" and pattern and pattern.group(1) == "1"
     pruned = re.search(r'id="pkg-lastPruned".*?</article>', page, re.S).group(0)
     assert "domain" in pruned and "pkg:Pattern" in pruned and "rdfs:Literal" in pruned
+
+
+def test_owlready2_loads_the_ontology_by_its_iri(seed_server: Server, tmp_path: Path) -> None:
+    """owlready2 fetches an IRI without Accept and parses only RDF/XML (and N-Triples, OWL/XML);
+    it retries the IRI with .owl, which answers RDF/XML."""
+    owlready2 = pytest.importorskip("owlready2")
+    for suffix in ("rdf", "owl", "xml"):
+        r = requests.get(seed_server.url + "/patternkg/ontology." + suffix, timeout=30)
+        assert r.headers["Content-Type"].startswith("application/rdf+xml")
+    world = owlready2.World(filename=str(tmp_path / "quadstore.sqlite3"))
+    ontology = world.get_ontology(seed_server.url + "/patternkg/ontology").load()
+    names = {c.name for c in ontology.classes()}
+    assert {"Pattern", "Relationship", "InferredLink", "Community"} <= names

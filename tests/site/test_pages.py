@@ -171,3 +171,16 @@ def test_no_page_links_off_site_for_library_iris(site):
         assert local
         assert not [link for link in links.links if re.match(r"https://w3id\.org/patternkg/library/(?!pattern/)", link)
                     and link not in links.canonical]
+
+
+def test_prepared_search_query_answers_from_the_index(site):
+    r = requests.get(site.url + "/api/queries/search", params={"text": "facilit"}, timeout=10)
+    body = r.json()
+    assert r.status_code == 200 and body["total"] >= 1
+    assert body["rows"][0]["slug"] == "adaptive-facilitation" and body["rows"][0]["match"] == "title"
+    r = requests.get(site.url + "/api/queries/search", params={"text": "Movement Facilitation", "format": "csv"},
+                     timeout=10)
+    assert r.text.splitlines()[0] == "pattern,slug,title,match" and "adaptive-facilitation" in r.text
+    assert requests.get(site.url + "/api/queries/search", timeout=10).status_code == 400  # text is required
+    text, _ = page(site, "/api/queries/search?text=beneath")
+    assert 'href="/pattern/active-listening-depth"' in text

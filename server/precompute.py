@@ -1,0 +1,336 @@
+"""Precomputed answers of the prepared queries: ``answers.sqlite``, a sidecar of each store generation.
+
+What is global to the library is computed once, when the store is built, so that every
+prepared query costs the size of its answer (or of its page) instead of the size of the
+library (issue 14). The sidecar is one SQLite file (read-only once written) with:
+
+- ``lists`` / ``rows``: whole answers, in order. The parameterless queries
+  (``dangling-references``, ``one-sided-relations``, ``review-queue``, ``stats``) are
+  their own ``.rq`` run once; the queries with a finite set of parameter values are
+  answered for every value at once by a *bulk* query, ``queries/bulk/<name>.rq``: the same
+  SPARQL with the parameter projected and sorted on first (``#+ answers:`` names the query,
+  ``#+ key:`` the parameters projected). ``#+ filter: {p: q}`` derives the answers for each
+  value of parameter ``p`` by keeping the rows whose ``?pattern`` is in the answer of query
+  ``q`` for that value (``top-assessed`` within a domain = its ranking restricted to
+  ``by-domain`` of the domain, which is what the query's domain test does). A key that has
+  no list has an empty answer.
+- ``pattern`` / ``member``: the patterns (in slug order) and which entities and communities
+  each belongs to: ``similar`` counts shared ones at request time (:mod:`.answers`);
+- ``text``: the lower-cased title, aliases, keywords and summary of every pattern in an
+  FTS5 trigram index: ``search`` finds the values that contain the text (``CONTAINS`` of
+  the lower-cased forms, as search.rq asks) without reading the others;
+- ``node`` / ``adjacency``: every node of the curated relationship graph (in IRI order) and
+  its neighbours, each with the kinds of the step (``enables`` = stated by this node,
+  ``^enables`` = by the neighbour): ``path`` searches it from both ends (:mod:`.answers`).
+
+Cells are stored compactly (IRIs as ``"<prefix id>:<local part>"``, literals as
+``[lexical form, datatype or @language]``) and decoded into SPARQL JSON terms equal to what
+the live query returns; ``tests/queries/test_precomputed.py`` pins every precomputed answer
+of the shared corpus to the live query. The writer is registered as a sidecar writer
+(:mod:`patternkg.converter.sidecars` when present) and can be called on any store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pyoxigraph import BlankNode, Literal, NamedNode, Store
+
+from patternkg.converter.namespaces import PKG, XSD
+
+from .catalogue import QUERIES_DIR, load_catalogue, page
+
+__all__ = ["ANSWERS_FILE", "FORMAT_VERSION", "BulkQuery", "load_bulk", "write_answers"]
+
+ANSWERS_FILE = "answers.sqlite"
+FORMAT_VERSION = 2
+BULK_DIR = QUERIES_DIR / "bulk"
+
+_XSD_STRING = XSD + "string"
+_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+_DCTERMS_TITLE = "http://purl.org/dc/terms/title"
+#: The kinds of curated relationship that make a step of ``path`` (as path.rq lists them).
+PATH_KINDS = ("generalizesFrom", "specializesTo", "enables", "requires", "alternativeTo",
+              "complementaryTo", "usesTool", "relatedTo")
+
+_SCHEMA = """
+CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE prefix (id INTEGER PRIMARY KEY, iri TEXT NOT NULL UNIQUE);
+CREATE TABLE lists (id INTEGER PRIMARY KEY, query TEXT NOT NULL, key TEXT NOT NULL, total INTEGER NOT NULL,
+                    UNIQUE (query, key));
+CREATE TABLE rows (list INTEGER NOT NULL, pos INTEGER NOT NULL, row TEXT NOT NULL,
+                   PRIMARY KEY (list, pos)) WITHOUT ROWID;
+CREATE TABLE pattern (id INTEGER PRIMARY KEY, iri TEXT NOT NULL UNIQUE, slug TEXT NOT NULL, titles TEXT NOT NULL);
+CREATE TABLE member (grp INTEGER NOT NULL, pattern INTEGER NOT NULL, kind INTEGER NOT NULL,
+                     PRIMARY KEY (grp, pattern)) WITHOUT ROWID;
+CREATE TABLE node (id INTEGER PRIMARY KEY, iri TEXT NOT NULL UNIQUE);
+CREATE VIRTUAL TABLE text USING fts5(value, pattern UNINDEXED, field UNINDEXED,
+                                     tokenize = 'trigram case_sensitive 1', detail = 'none');
+CREATE TABLE adjacency (node INTEGER PRIMARY KEY, neighbours TEXT NOT NULL);
+"""
+_INDEXES = """
+CREATE INDEX member_pattern ON member (pattern, grp, kind);
+"""
+
+
+class BulkQuery:
+    """One ``queries/bulk/*.rq``: the answers of query :attr:`answers` for every key at once."""
+
+    def __init__(self, path: Path) -> None:
+        text = path.read_text(encoding="utf-8")
+        header = yaml.safe_load("\n".join(line[3:] for line in text.splitlines() if line.startswith("#+ "))) or {}
+        self.path = path
+        self.answers: str = header["answers"]
+        self.key: list[str] = list(header.get("key") or [])
+        self.filter: dict[str, str] = dict(header.get("filter") or {})
+        self.sparql = "\n".join(line for line in text.splitlines() if not line.startswith("#+"))
+
+
+def load_bulk(directory: Path = BULK_DIR) -> dict[str, BulkQuery]:
+    """The bulk queries, by the name of the query they answer."""
+    queries = (BulkQuery(p) for p in sorted(directory.glob("*.rq")))
+    return {q.answers: q for q in queries}
+
+
+class CellEncoder:
+    """Terms to compact cells (and back, in :mod:`.answers`): see the module docstring."""
+
+    def __init__(self) -> None:
+        self.prefixes: dict[str, int] = {}
+
+    def iri(self, value: str) -> str:
+        cut = max(value.rfind("/"), value.rfind("#")) + 1
+        prefix = value[:cut]
+        number = self.prefixes.get(prefix)
+        if number is None:
+            number = self.prefixes[prefix] = len(self.prefixes)
+        return f"{number}:{value[cut:]}"
+
+    def cell(self, term: Any) -> Any:
+        if term is None:
+            return None
+        if isinstance(term, NamedNode):
+            return self.iri(term.value)
+        if isinstance(term, Literal):
+            if term.language:
+                return [term.value, "@" + term.language]
+            datatype = term.datatype.value
+            return [term.value] if datatype == _XSD_STRING else [term.value, self.iri(datatype)]
+        if isinstance(term, BlankNode):
+            return {"b": term.value}
+        raise TypeError(f"cannot store {term!r} in the answers sidecar")
+
+    def row(self, solution: Any, columns: Iterable[str]) -> str:
+        return json.dumps([self.cell(solution[c]) for c in columns], ensure_ascii=False, separators=(",", ":"))
+
+
+def key_text(terms: Iterable[Any]) -> str:
+    """The key of a list: the N-Triples form of each key parameter's term ("" when unbound), tab-separated."""
+    return "\t".join("" if t is None else str(t) for t in terms)
+
+
+def write_answers(store: Store, directory: Path, report: Any = None) -> Path:
+    """Write ``directory/answers.sqlite`` for *store* (complete, not changed here); returns its path.
+
+    Written beside and renamed into place, so a reader never sees half a file."""
+    directory = Path(directory)
+    target = directory / ANSWERS_FILE
+    partial = directory / f".{ANSWERS_FILE}.partial-{os.getpid()}"
+    partial.unlink(missing_ok=True)
+    db = sqlite3.connect(partial)
+    try:
+        db.execute("PRAGMA journal_mode=OFF")
+        db.execute("PRAGMA synchronous=OFF")
+        db.executescript(_SCHEMA)
+        encoder = CellEncoder()
+        writer = _ListWriter(db)
+        _whole_answers(store, writer, encoder)
+        _pattern_index(store, db, encoder)
+        _path_index(store, db)
+        db.executemany("INSERT INTO prefix VALUES (?, ?)", [(n, p) for p, n in encoder.prefixes.items()])
+        db.executemany("INSERT INTO meta VALUES (?, ?)", [("format_version", str(FORMAT_VERSION)),
+                                                           ("lists", json.dumps(writer.keys, sort_keys=True))])
+        db.executescript(_INDEXES)
+        db.commit()
+    except BaseException:
+        db.close()
+        partial.unlink(missing_ok=True)
+        raise
+    db.close()
+    os.replace(partial, target)
+    return target
+
+
+class _ListWriter:
+    """Appends rows to lists (query, key), numbering them in order."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.ids: dict[tuple[str, str], int] = {}
+        self.counts: dict[int, int] = defaultdict(int)
+        self.pending: list[tuple[int, int, str]] = []
+        self.keys: dict[str, list[str]] = {}  # query -> the parameters its lists are keyed by
+
+    def add(self, query: str, key: str, row: str) -> None:
+        ident = self.ids.get((query, key))
+        if ident is None:
+            ident = self.ids[(query, key)] = len(self.ids) + 1
+        pos = self.counts[ident]
+        self.counts[ident] = pos + 1
+        self.pending.append((ident, pos, row))
+        if len(self.pending) >= 50_000:
+            self.flush()
+
+    def ensure(self, query: str, key: str) -> None:
+        if (query, key) not in self.ids:
+            self.ids[(query, key)] = len(self.ids) + 1
+
+    def flush(self) -> None:
+        self.db.executemany("INSERT INTO rows VALUES (?, ?, ?)", self.pending)
+        self.pending = []
+
+    def close(self) -> None:
+        self.flush()
+        self.db.executemany("INSERT INTO lists VALUES (?, ?, ?, ?)",
+                            [(i, q, k, self.counts.get(i, 0)) for (q, k), i in self.ids.items()])
+
+
+def _whole_answers(store: Store, writer: _ListWriter, encoder: CellEncoder) -> None:
+    catalogue = load_catalogue()
+    for query in catalogue.values():
+        if not query.parameters:
+            columns = query.column_names
+            writer.ensure(query.name, "")
+            for solution in store.query(page(query.sparql, None)):
+                writer.add(query.name, "", encoder.row(solution, columns))
+            writer.keys[query.name] = []
+    bulk = load_bulk()
+    needed = {other for spec in bulk.values() for other in spec.filter.values()}
+    members: dict[str, dict[str, list[str]]] = {}  # query -> pattern IRI -> keys of its lists
+    for name in _order(bulk):
+        spec = bulk[name]
+        columns = catalogue[name].column_names
+        memberships = members.setdefault(name, defaultdict(list)) if name in needed else None
+        filters = [(param, members[other]) for param, other in spec.filter.items()]
+        for solution in store.query(spec.sparql):
+            key = key_text(solution[k] for k in spec.key)
+            row = encoder.row(solution, columns)
+            pattern = solution["pattern"]
+            writer.add(name, key + "\t" * len(filters), row)
+            if pattern is not None:
+                if memberships is not None and (not memberships[pattern.value]
+                                                or memberships[pattern.value][-1] != key):
+                    memberships[pattern.value].append(key)
+                for i, (_, of) in enumerate(filters):
+                    for value in of.get(pattern.value, ()):
+                        rest = ["" if j != i else value for j in range(len(filters))]
+                        writer.add(name, "\t".join([key, *rest]), row)
+        writer.keys[name] = spec.key + list(spec.filter)
+    writer.close()
+
+
+def _order(bulk: dict[str, BulkQuery]) -> list[str]:
+    """Bulk queries with each after the ones its filters read."""
+    done: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in done:
+            return
+        for other in bulk[name].filter.values():
+            visit(other)
+        done.append(name)
+
+    for name in bulk:
+        visit(name)
+    return done
+
+
+_PATTERNS = f"""SELECT ?pattern ?slug ?title WHERE {{
+  ?pattern <{PKG}slug> ?slug . OPTIONAL {{ ?pattern <{_DCTERMS_TITLE}> ?title }}
+}}"""
+_MEMBERS = f"""SELECT ?pattern ?group ?kind WHERE {{
+  VALUES (?property ?kind) {{ (<{PKG}mentions> 0) (<{PKG}memberOf> 1) }}
+  ?pattern ?property ?group .
+}}"""
+_TEXTS = f"""SELECT ?pattern ?rank ?value WHERE {{
+  VALUES (?property ?rank) {{ (<{_DCTERMS_TITLE}> 1) (<http://www.w3.org/2004/02/skos/core#altLabel> 2)
+                             (<{PKG}keyword> 3) (<http://www.w3.org/2004/02/skos/core#definition> 4) }}
+  ?pattern ?property ?value ; a <{PKG}Pattern> .
+}}"""
+_STEPS = "SELECT ?a ?kind ?b WHERE {{ VALUES ?kind {{ {kinds} }} ?a ?kind ?b }}".format(
+    kinds=" ".join(f"<{PKG}{k}>" for k in PATH_KINDS))
+
+
+def _pattern_index(store: Store, db: sqlite3.Connection, encoder: CellEncoder) -> None:
+    """Patterns in slug order with their titles; entity (kind 0) and community (1) memberships."""
+    patterns: dict[str, tuple[str, list[Any]]] = {}
+    for solution in store.query(_PATTERNS):
+        iri = solution["pattern"].value
+        slug, titles = patterns.setdefault(iri, (solution["slug"].value, []))
+        title = encoder.cell(solution["title"])
+        if title not in titles:
+            titles.append(title)
+    order = sorted(patterns, key=lambda iri: (patterns[iri][0], iri))
+    ids = {iri: n for n, iri in enumerate(order)}
+    db.executemany("INSERT INTO pattern VALUES (?, ?, ?, ?)",
+                   ((ids[iri], iri, patterns[iri][0], json.dumps(patterns[iri][1], ensure_ascii=False))
+                    for iri in order))
+    groups: dict[tuple[int, str], int] = {}
+
+    def rows() -> Iterator[tuple[int, int, int]]:
+        for solution in store.query(_MEMBERS):
+            pattern = ids.get(solution["pattern"].value)
+            if pattern is None:
+                continue
+            kind = int(solution["kind"].value)
+            group = groups.setdefault((kind, str(solution["group"])), len(groups))
+            yield group, pattern, kind
+
+    db.executemany("INSERT OR IGNORE INTO member VALUES (?, ?, ?)", rows())
+
+    def texts() -> Iterator[tuple[str, int, int]]:
+        for solution in store.query(_TEXTS):
+            pattern = ids.get(solution["pattern"].value)
+            value = solution["value"]
+            if pattern is not None:
+                # LCASE(STR(?value)) of search.rq; an IRI's STR is the IRI itself
+                yield value.value.lower(), pattern, int(solution["rank"].value)
+
+    db.executemany("INSERT INTO text (value, pattern, field) VALUES (?, ?, ?)", texts())
+
+
+def _path_index(store: Store, db: sqlite3.Connection) -> None:
+    """Every node of the curated relationship graph (IRI order) and its neighbours with step kinds."""
+    forward: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for solution in store.query(_STEPS):
+        a, b = solution["a"], solution["b"]
+        if not isinstance(a, NamedNode) or not isinstance(b, NamedNode):
+            continue
+        kind = solution["kind"].value[len(PKG):]
+        forward[a.value][b.value].add(kind)
+        forward[b.value][a.value].add("^" + kind)
+    order = sorted(forward)
+    ids = {iri: n for n, iri in enumerate(order)}
+    db.executemany("INSERT INTO node VALUES (?, ?)", ((ids[iri], iri) for iri in order))
+
+    def adjacency() -> Iterator[tuple[int, str]]:
+        for iri in order:
+            steps = [[ids[other], step_label(kinds)] for other, kinds in sorted(forward[iri].items(),
+                                                                                key=lambda item: ids[item[0]])]
+            yield ids[iri], json.dumps(steps, separators=(",", ":"))
+
+    db.executemany("INSERT INTO adjacency VALUES (?, ?)", adjacency())
+
+
+def step_label(kinds: Iterable[str]) -> str:
+    """The kinds of one step as path.rq names them: stated kinds, then "^" kinds, space-separated."""
+    kinds = set(kinds)
+    return " ".join(sorted(k for k in kinds if not k.startswith("^")) + sorted(k for k in kinds if k.startswith("^")))
+
