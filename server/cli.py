@@ -59,6 +59,29 @@ def default_workers() -> int:
 @click.option("--reload-interval", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Seconds between looks at the store's current generation; a new one is served as a whole "
                    "(0: only on SIGHUP, which always checks at once).")
+@click.option("--public-url", metavar="URL", default=None,
+              help="The URL clients reach this server at (e.g. behind a reverse proxy); absolute URLs in answers "
+                   "are built from it.  [default: the address the connection came in on, never the Host header]")
+@click.option("--trust-proxy", is_flag=True, default=False,
+              help="Take the public URL (unless --public-url) and the client address from the Forwarded or "
+                   "X-Forwarded-* headers of a reverse proxy. Only when every request comes through that proxy.")
+@click.option("--max-connections", type=click.IntRange(min=16), default=4096, show_default=True,
+              help="Connections served at once; more wait in the kernel's backlog until one closes.")
+@click.option("--keep-alive-timeout", type=click.FloatRange(min=0.5), default=5.0, show_default=True,
+              help="Seconds an idle connection is kept open; also the longest time a client may take to send "
+                   "a request's head.")
+@click.option("--body-timeout", type=click.FloatRange(min=0.5), default=10.0, show_default=True,
+              help="Seconds a request body may take to arrive; slower gets 408 and the connection is closed.")
+@click.option("--send-timeout", type=click.FloatRange(min=0.5), default=10.0, show_default=True,
+              help="Seconds a client may take to accept each 64 KiB of an answer; slower is disconnected.")
+@click.option("--max-buffered", "max_buffered_mb", type=click.IntRange(min=1), default=256, show_default=True,
+              help="MiB of answers and request bodies held in memory for clients, in total; a large answer "
+                   "beyond gets 503 with Retry-After.")
+@click.option("--max-per-client", type=click.IntRange(min=1), default=None,
+              help="Query workers one client address may hold at once; more queries from it wait, then get 429.  "
+                   "[default: half the workers, at least 1]")
+@click.option("--queue-timeout", type=click.FloatRange(min=0), default=2.0, show_default=True,
+              help="Seconds a query may wait for a free worker before 503 (or 429) with Retry-After.")
 @click.option("--max-query-depth", type=click.IntRange(min=1), default=DEFAULT_MAX_DEPTH, show_default=True,
               help="Deepest nesting accepted in a query (each open bracket, and each operator inside one, "
                    "counts one); deeper gets 400 before it runs.")
@@ -97,6 +120,15 @@ def serve(
     artefact_sha256: str | None,
     reload_interval: float,
     max_query_depth: int,
+    public_url: str | None,
+    trust_proxy: bool,
+    max_connections: int,
+    keep_alive_timeout: float,
+    body_timeout: float,
+    send_timeout: float,
+    max_buffered_mb: int,
+    max_per_client: int | None,
+    queue_timeout: float,
     backend: str | None,
     backend_graph: str | None,
     backend_auth: str | None,
@@ -152,6 +184,15 @@ def serve(
             dumps_dir=dumps_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patternkg-dumps-"))),
             reload_interval=reload_interval,
             max_query_depth=max_query_depth,
+            public_url=_public_url(public_url),
+            trust_proxy=trust_proxy,
+            max_connections=max_connections,
+            keep_alive_timeout=keep_alive_timeout,
+            body_timeout=body_timeout,
+            send_timeout=send_timeout,
+            max_buffered_mb=max_buffered_mb,
+            max_per_client=max_per_client,
+            queue_timeout=queue_timeout,
             **remote,
         )
         if get_path is not None:
@@ -227,11 +268,28 @@ def _build(stack: ExitStack, sources: tuple[Path, ...], base_iri: str, max_file_
     return target
 
 
+def _public_url(url: str | None) -> str | None:
+    from .publicurl import check_public_url
+
+    if url is None:
+        return None
+    try:
+        return check_public_url(url)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--public-url") from None
+
+
 def _get(config: ServerConfig, path: str, accept: str | None) -> int:
     from .app import create_app
 
+    from .pool import QueryError
+
     app = create_app(config, pool_size=1)
     try:
+        try:  # a one-shot answer: let the worker open the store first (/health does not wait for it)
+            app.extensions["patternkg"].pool.run("ping", timeout=60.0)
+        except QueryError:
+            pass  # the request itself reports what is wrong
         headers = {"Accept": accept} if accept else {}
         response = app.test_client().get(path, headers=headers)
         sys.stdout.buffer.write(response.get_data())
