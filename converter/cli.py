@@ -13,7 +13,7 @@ from patternkg.converter.diagnostics import BuildReport
 from patternkg.converter.dumps import FORMATS
 from patternkg.converter.pipeline import load_library, write_store
 from patternkg.converter.storedir import StoreDirError
-from patternkg.options import source_arguments
+from patternkg.options import allow_empty_option, require_patterns, source_arguments, store_base_iri
 
 report_option = click.option("--report", "report_format", type=click.Choice(["text", "json"]), default="text",
                              show_default=True, help="Format of the build report (written to stderr).")
@@ -30,14 +30,21 @@ def fail(exc: StoreDirError) -> None:
     sys.exit(exc.exit_code)
 
 
-def emit_report(report: BuildReport, fmt: str, *, quiet: bool, stream=None) -> None:
+def emit_report(report: BuildReport, fmt: str, *, quiet: bool, strict: bool = False, stream=None) -> None:
+    """The report on stderr. With *quiet*, only errors are listed (and warnings with *strict*,
+    since they fail the command); the counts are always of everything. When the exit status
+    will be 1, a last line of the text report says why."""
     stream = stream or sys.stderr
-    if fmt == "json":
+    if fmt == "json":  # stays one JSON document; it has the counts
         click.echo(report.to_json(), file=stream)
         return
-    if quiet:
-        report = BuildReport(**{**report.__dict__, "diagnostics": report.errors})
-    click.echo(report.to_text(), file=stream)
+    shown = ("error", "warning") if strict else ("error",)
+    click.echo(report.to_text(severities=shown if quiet else None), file=stream)
+    if report.exit_code(strict=strict):
+        why = [f"{len(report.failed_files)} file(s) could not be converted"] if report.errors else []
+        if strict and report.warnings:
+            why.append(f"{len(report.warnings)} warning(s) with --strict")
+        click.echo(f"patternkg: exit status 1: {'; '.join(why)}", file=stream)
 
 
 @click.command()
@@ -51,7 +58,9 @@ def emit_report(report: BuildReport, fmt: str, *, quiet: bool, stream=None) -> N
 @strict_option
 @quiet_option
 @timestamp_option
-def build(sources, base_iri, max_file_size, jobs, store_dir, compact, report_format, strict, quiet, timestamp):
+@allow_empty_option
+def build(sources, base_iri, max_file_size, jobs, store_dir, compact, report_format, strict, quiet, timestamp,
+          allow_empty):
     """Convert a library into an on-disk Oxigraph store.
 
     Each build writes a new immutable generation inside DIR and makes it current
@@ -62,13 +71,14 @@ def build(sources, base_iri, max_file_size, jobs, store_dir, compact, report_for
     reported and skipped. Exit status: 0 when no file failed, 1 when any did
     (with --strict, also when there are warnings).
     """
+    require_patterns(sources, allow_empty=allow_empty)
     try:
         report = build_store(store=store_dir, sources=sources, base_iri=base_iri, max_file_size=max_file_size,
                              jobs=jobs, progress=not quiet, issued=timestamp, compact=compact,
                              notify=lambda line: click.echo(f"patternkg: {line}", err=True))
     except StoreDirError as exc:
         fail(exc)
-    emit_report(report, report_format, quiet=quiet)
+    emit_report(report, report_format, quiet=quiet, strict=strict)
     sys.exit(report.exit_code(strict=strict))
 
 
@@ -84,7 +94,9 @@ def build(sources, base_iri, max_file_size, jobs, store_dir, compact, report_for
 @strict_option
 @quiet_option
 @timestamp_option
-def export(sources, base_iri, max_file_size, jobs, store_dir, fmt, output, report_format, strict, quiet, timestamp):
+@allow_empty_option
+def export(sources, base_iri, max_file_size, jobs, store_dir, fmt, output, report_format, strict, quiet, timestamp,
+           allow_empty):
     """Write a library as Turtle, N-Triples, N-Quads, TriG or JSON-LD.
 
     Output is deterministic: the same input gives byte-identical output. Every
@@ -97,12 +109,14 @@ def export(sources, base_iri, max_file_size, jobs, store_dir, fmt, output, repor
         if sources:
             raise click.UsageError("give either SOURCE... or --store, not both")
         try:
+            base_iri = store_base_iri(base_iri, store_dir)
             export_library(format=fmt, store=store_dir, output=target, base_iri=base_iri)
         except StoreDirError as exc:
             fail(exc)
         return
     import tempfile
 
+    require_patterns(sources, allow_empty=allow_empty)
     with tempfile.TemporaryDirectory(prefix="patternkg-export-") as tmp:
         store_path = Path(tmp) / "store"
 
@@ -112,7 +126,7 @@ def export(sources, base_iri, max_file_size, jobs, store_dir, fmt, output, repor
 
         report = write_store(store_path, fill)
         export_library(format=fmt, store=store_path, output=target, base_iri=base_iri)
-    emit_report(report, report_format, quiet=quiet)
+    emit_report(report, report_format, quiet=quiet, strict=strict)
     sys.exit(report.exit_code(strict=strict))
 
 

@@ -102,10 +102,13 @@ class BuildReport:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
 
-    def to_text(self, *, limit: int | None = None) -> str:
-        lines = [str(d) for d in self.diagnostics[:limit]]
-        if limit is not None and len(self.diagnostics) > limit:
-            lines.append(f"... {len(self.diagnostics) - limit} more (use --report json for all)")
+    def to_text(self, *, limit: int | None = None, severities: tuple[str, ...] | None = None) -> str:
+        """The diagnostics (only those of *severities*, when given) and the summary; the
+        summary's counts are always of every diagnostic."""
+        listed = [d for d in self.diagnostics if severities is None or d.severity in severities]
+        lines = [str(d) for d in listed[:limit]]
+        if limit is not None and len(listed) > limit:
+            lines.append(f"... {len(listed) - limit} more (use --report json for all)")
         dialects = ", ".join(f"{k}: {v}" for k, v in sorted(self.dialects.items())) or "none"
         n_unres = len(self.unresolved_targets)
         n_refs = sum(len(v) for v in self.unresolved_targets.values())

@@ -14,4 +14,4 @@ python3 -m venv "$HOME_DIR"
 # a first library so that the image serves something; mount a volume over $DATA/store for yours
 mkdir -p "$DATA"
 "$HOME_DIR/bin/patternkg" build --store "$DATA/store" --quiet
-"$HOME_DIR/bin/patternkg" serve --store "$DATA/store" --get /health
+"$HOME_DIR/bin/patternkg" serve --store "$DATA/store" --get '/sparql?query=ASK%7B%3Fs%20%3Fp%20%3Fo%7D'

@@ -30,6 +30,26 @@ from .errors import error_response, register_error_handlers, strict_params
 from .fastpath import SparqlFastPath
 from .httpcache import HttpCache
 from .pool import PoolSettings, QueryPool
+from .publicurl import PublicUrl
+
+#: Sent with every HTML page: scripts, styles, fonts and fetches only from this server,
+#: inline style attributes (the vendored graph and editor libraries set them), images also as data: URLs, no plugins, no framing, no Referer to other sites.
+HTML_SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "font-src 'self'; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def per_client(config: ServerConfig) -> int:
+    """Query workers one client may hold at once: ``max_per_client``, else half the workers (at least 1)."""
+    if config.max_per_client:
+        return min(config.max_per_client, config.workers)
+    return max(1, config.workers // 2)
 
 GENERATION_HEADER = "Patternkg-Generation"
 
@@ -68,6 +88,8 @@ def pool_settings(config: ServerConfig, size: int | None = None, *, store: Path 
         max_rows=config.max_rows,
         memory_limit=config.memory_limit_mb << 20 if config.memory_limit_mb else None,
         acquire_timeout=max(config.timeout, 5.0),
+        queue_timeout=config.queue_timeout,
+        per_client=per_client(config),
         isolate_network=config.isolate_network,
         base_iri=config.base_iri,
         prefixes=prefixes,
@@ -122,6 +144,14 @@ def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
         strict_params(request.query_string)  # 400 for invalid UTF-8 in any URL parameter
         return None
 
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        headers = response.headers
+        headers["X-Content-Type-Options"] = "nosniff"
+        if response.mimetype == "text/html":
+            headers.update(HTML_SECURITY_HEADERS)
+        return response
+
     if config.cors_origins:
         _enable_cors(app, config.cors_origins)
 
@@ -147,6 +177,9 @@ def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
         max_body=config.max_request_bytes, vary_origin=bool(config.cors_origins) and config.cors_origins != "*",
         answered_by=pool.answered_by, note_answer=getattr(pool, "note_answer", lambda generation: None))
     app.wsgi_app = GenerationHeader(app.wsgi_app, pool)  # type: ignore[method-assign]
+    # outermost: absolute URLs from --public-url (or a trusted proxy), never from Host
+    app.wsgi_app = PublicUrl(app.wsgi_app, public_url=config.public_url,  # type: ignore[method-assign]
+                             trust_proxy=config.trust_proxy, gate=getattr(pool, "gate", None))
     return app
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from patternkg.options import source_arguments
+from patternkg.options import allow_empty_option, require_patterns, source_arguments, store_base_iri
 
 from .config import ServerConfig
 from .guard import DEFAULT_MAX_DEPTH
@@ -59,6 +59,29 @@ def default_workers() -> int:
 @click.option("--reload-interval", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Seconds between looks at the store's current generation; a new one is served as a whole "
                    "(0: only on SIGHUP, which always checks at once).")
+@click.option("--public-url", metavar="URL", default=None,
+              help="The URL clients reach this server at (e.g. behind a reverse proxy); absolute URLs in answers "
+                   "are built from it.  [default: the address the connection came in on, never the Host header]")
+@click.option("--trust-proxy", is_flag=True, default=False,
+              help="Take the public URL (unless --public-url) and the client address from the Forwarded or "
+                   "X-Forwarded-* headers of a reverse proxy. Only when every request comes through that proxy.")
+@click.option("--max-connections", type=click.IntRange(min=16), default=4096, show_default=True,
+              help="Connections served at once; more wait in the kernel's backlog until one closes.")
+@click.option("--keep-alive-timeout", type=click.FloatRange(min=0.5), default=5.0, show_default=True,
+              help="Seconds an idle connection is kept open; also the longest time a client may take to send "
+                   "a request's head.")
+@click.option("--body-timeout", type=click.FloatRange(min=0.5), default=10.0, show_default=True,
+              help="Seconds a request body may take to arrive; slower gets 408 and the connection is closed.")
+@click.option("--send-timeout", type=click.FloatRange(min=0.5), default=10.0, show_default=True,
+              help="Seconds a client may take to accept each 64 KiB of an answer; slower is disconnected.")
+@click.option("--max-buffered", "max_buffered_mb", type=click.IntRange(min=1), default=256, show_default=True,
+              help="MiB of answers and request bodies held in memory for clients, in total; a large answer "
+                   "beyond gets 503 with Retry-After.")
+@click.option("--max-per-client", type=click.IntRange(min=1), default=None,
+              help="Query workers one client address may hold at once; more queries from it wait, then get 429.  "
+                   "[default: half the workers, at least 1]")
+@click.option("--queue-timeout", type=click.FloatRange(min=0), default=2.0, show_default=True,
+              help="Seconds a query may wait for a free worker before 503 (or 429) with Retry-After.")
 @click.option("--max-query-depth", type=click.IntRange(min=1), default=DEFAULT_MAX_DEPTH, show_default=True,
               help="Deepest nesting accepted in a query (each open bracket, and each operator inside one, "
                    "counts one); deeper gets 400 before it runs.")
@@ -72,6 +95,9 @@ def default_workers() -> int:
                    "or --backend-credentials.")
 @click.option("--backend-credentials", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="File of user=/password= or token= lines for --backend.")
+@click.option("--strict", is_flag=True,
+              help="With SOURCE: refuse to serve when any file cannot be converted (default: serve the rest).")
+@allow_empty_option
 @click.option("--get", "get_path", metavar="PATH", default=None,
               help="Print the response for PATH (e.g. '/sparql?query=...') and exit, without starting a server.")
 @click.option("--accept", default=None, help="Accept header sent with --get.")
@@ -94,10 +120,21 @@ def serve(
     artefact_sha256: str | None,
     reload_interval: float,
     max_query_depth: int,
+    public_url: str | None,
+    trust_proxy: bool,
+    max_connections: int,
+    keep_alive_timeout: float,
+    body_timeout: float,
+    send_timeout: float,
+    max_buffered_mb: int,
+    max_per_client: int | None,
+    queue_timeout: float,
     backend: str | None,
     backend_graph: str | None,
     backend_auth: str | None,
     backend_credentials: Path | None,
+    strict: bool,
+    allow_empty: bool,
     get_path: str | None,
     accept: str | None,
 ) -> None:
@@ -126,9 +163,12 @@ def serve(
         except StoreDirError as exc:
             click.echo(f"patternkg: {exc}", err=True)
             sys.exit(exc.exit_code)
+        base_iri = store_base_iri(base_iri, store)
+    else:
+        require_patterns(sources, allow_empty=allow_empty)
     with ExitStack() as stack:
         if store is None:
-            store = _build(stack, sources, base_iri, max_file_size, jobs)
+            store = _build(stack, sources, base_iri, max_file_size, jobs, strict=strict, allow_empty=allow_empty)
         origins = tuple(o for o in cors_origins if o)
         config = ServerConfig(
             store=store,
@@ -144,6 +184,15 @@ def serve(
             dumps_dir=dumps_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patternkg-dumps-"))),
             reload_interval=reload_interval,
             max_query_depth=max_query_depth,
+            public_url=_public_url(public_url),
+            trust_proxy=trust_proxy,
+            max_connections=max_connections,
+            keep_alive_timeout=keep_alive_timeout,
+            body_timeout=body_timeout,
+            send_timeout=send_timeout,
+            max_buffered_mb=max_buffered_mb,
+            max_per_client=max_per_client,
+            queue_timeout=queue_timeout,
             **remote,
         )
         if get_path is not None:
@@ -198,29 +247,49 @@ def _backend(url: str, graph: str | None, scheme: str | None, credentials_file: 
     return {"backend": url, "backend_graph": graph, "backend_credentials": credentials, "generation": generation}
 
 
-def _build(stack: ExitStack, sources: tuple[Path, ...], base_iri: str, max_file_size: int, jobs: int | None) -> Path:
+def _build(stack: ExitStack, sources: tuple[Path, ...], base_iri: str, max_file_size: int, jobs: int | None, *,
+           strict: bool = False, allow_empty: bool = False) -> Path:
+    """Convert SOURCE into a temporary store directory; files that fail are printed and skipped
+    (with *strict*, nothing is served), as ``patternkg build`` does."""
     from patternkg.converter import api
 
     folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patternkg-store-")))
     target = folder / "store"
-    kwargs = {"sources": list(sources), "store": target, "base_iri": base_iri, "jobs": jobs}
-    try:
-        report = api.build(**kwargs, max_file_size=max_file_size)  # type: ignore[call-arg]
-    except TypeError:
-        report = api.build(**kwargs)
-    for problem in getattr(report, "errors", ()):
-        click.echo(f"error: {problem}", err=True)
-    if not getattr(report, "ok", True):
-        raise click.ClickException("the library could not be converted; nothing to serve")
-    click.echo(f"built {getattr(report, 'patterns', '?')} patterns, {getattr(report, 'triples', '?')} triples", err=True)
+    report = api.build(sources=list(sources), store=target, base_iri=base_iri, jobs=jobs, max_file_size=max_file_size)
+    for problem in report.errors:
+        click.echo(str(problem), err=True)
+    skipped = len(report.failed_files)
+    if skipped and strict:
+        raise click.ClickException(f"{skipped} file(s) could not be converted (--strict): nothing served")
+    if not report.patterns and not allow_empty:
+        raise click.ClickException("no pattern could be converted: nothing to serve")
+    note = f"; {skipped} file(s) skipped (errors above)" if skipped else ""
+    click.echo(f"built {report.patterns} patterns, {report.triples} triples{note}", err=True)
     return target
+
+
+def _public_url(url: str | None) -> str | None:
+    from .publicurl import check_public_url
+
+    if url is None:
+        return None
+    try:
+        return check_public_url(url)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--public-url") from None
 
 
 def _get(config: ServerConfig, path: str, accept: str | None) -> int:
     from .app import create_app
 
+    from .pool import QueryError
+
     app = create_app(config, pool_size=1)
     try:
+        try:  # a one-shot answer: let the worker open the store first (/health does not wait for it)
+            app.extensions["patternkg"].pool.run("ping", timeout=60.0)
+        except QueryError:
+            pass  # the request itself reports what is wrong
         headers = {"Accept": accept} if accept else {}
         response = app.test_client().get(path, headers=headers)
         sys.stdout.buffer.write(response.get_data())

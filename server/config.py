@@ -58,6 +58,24 @@ class ServerConfig:
     # -- the HTTP layer's limits (docs/server.md, "Limits") --
     max_query_depth: int = DEFAULT_MAX_DEPTH
     """Deepest nesting accepted in a query (:mod:`.guard`); deeper gets 400 before any worker runs it."""
+    public_url: str | None = None
+    """The URL clients reach the server at (behind a proxy); absolute URLs are built from it (:mod:`.publicurl`)."""
+    trust_proxy: bool = False
+    """Take the public URL and the client address from ``Forwarded``/``X-Forwarded-*``."""
+    max_connections: int = 4096
+    """Connections served at once (more wait in the kernel's backlog)."""
+    keep_alive_timeout: float = 5.0
+    """Seconds a connection may stay idle, and the longest time to send a request head."""
+    body_timeout: float = 10.0
+    """Seconds a request body may take to arrive (408 beyond)."""
+    send_timeout: float = 10.0
+    """Seconds a client may take to accept each 64 KiB of an answer before it is dropped."""
+    max_buffered_mb: int = 256
+    """Bodies held in memory for clients, in MiB, in total (larger answers beyond get 503)."""
+    max_per_client: int | None = None
+    """Query workers one client address may hold at once (None: half the workers, at least 1)."""
+    queue_timeout: float = 2.0
+    """Seconds a request may wait for a worker before 503/429 with Retry-After."""
     backend: str | None = None
     """An external SPARQL 1.1 query endpoint to serve instead of ``store`` (``serve --backend``;
     ``store`` is then unused). See :mod:`.backend`."""

@@ -23,6 +23,7 @@ QUERY_ERROR_STATUS: dict[str, int] = {
     "rows": 422,
     "timeout": 503,
     "busy": 503,
+    "too-many-requests": 429,
     "memory": 503,
     "worker-crashed": 503,
     "startup": 503,
@@ -54,11 +55,13 @@ def strict_params(raw: bytes) -> MultiDict[str, str]:
     return params
 
 
-def error_response(status: int, error: str, message: str) -> Response:
+def error_response(status: int, error: str, message: str, *, retry_after: int | None = None) -> Response:
     response = jsonify({"error": error, "message": message, "status": status})
     response.status_code = status
-    if error == "busy":
-        response.headers["Retry-After"] = "1"
+    if retry_after is None and error == "busy":
+        retry_after = 1
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 
@@ -78,4 +81,5 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(QueryError)
     def _query(exc: QueryError) -> Response:
-        return error_response(QUERY_ERROR_STATUS.get(exc.kind, 500), exc.kind, exc.message)
+        return error_response(QUERY_ERROR_STATUS.get(exc.kind, 500), exc.kind, exc.message,
+                              retry_after=exc.retry_after)

@@ -30,8 +30,8 @@ from .guard import DEFAULT_MAX_DEPTH, RequestRefused, inspect_query
 from .negotiation import negotiate
 from .pool import QueryError, QueryPool
 
-_REASONS = {200: "OK", 400: "BAD REQUEST", 422: "UNPROCESSABLE ENTITY", 500: "INTERNAL SERVER ERROR",
-            503: "SERVICE UNAVAILABLE"}
+_REASONS = {200: "OK", 400: "BAD REQUEST", 422: "UNPROCESSABLE ENTITY", 429: "TOO MANY REQUESTS",
+            500: "INTERNAL SERVER ERROR", 503: "SERVICE UNAVAILABLE"}
 
 
 class SparqlFastPath:
@@ -47,6 +47,7 @@ class SparqlFastPath:
         listed = tuple(o for o in listed if o)
         self.enabled = not listed or "*" in listed
         self.extra_headers: list[tuple[str, str]] = [("Access-Control-Allow-Origin", "*")] if listed else []
+        self.extra_headers.append(("X-Content-Type-Options", "nosniff"))
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         if (
@@ -84,8 +85,8 @@ class SparqlFastPath:
             body = json.dumps({"error": exc.kind, "message": exc.message, "status": status},
                               separators=(",", ":")).encode() + b"\n"
             headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-            if exc.kind == "busy":
-                headers.append(("Retry-After", "1"))
+            if exc.retry_after is not None:
+                headers.append(("Retry-After", str(exc.retry_after)))
             start_response(f"{status} {_REASONS.get(status, '')}".rstrip(), headers + self.extra_headers)
             return [body]
         offer = results_offer if kind == "results" else graph_offer

@@ -48,6 +48,13 @@ def health() -> Response:
         "max_rows": state.config.max_rows,
         "network_isolated_workers": pool.network_isolated,
     }
+    gate = pool.gate
+    body["queue"] = {"running": gate.running, "per_client": gate.per_client,
+                     "queue_timeout_seconds": gate.queue_timeout, "refused_busy": gate.refused_busy,
+                     "refused_client": gate.refused_client}
+    front = getattr(state, "front", None)
+    if front is not None:
+        body["http"] = front.stats()
     if status == "unavailable":
         body["message"] = pool.startup_error
     response = jsonify(body)

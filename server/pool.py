@@ -37,13 +37,20 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from .fairness import Gate
+
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 
-__all__ = ["PoolSettings", "QueryPool", "QueryError", "QueryTimeout", "PoolBusy", "WorkerCrashed"]
+__all__ = [
+    "ClientBusy", "PoolSettings", "QueryPool", "QueryError", "QueryTimeout", "PoolBusy", "WorkerCrashed",
+]
 
 
 class QueryError(Exception):
     """A query failed; ``kind`` is a short machine-readable code (``syntax``, ``rows``, ...)."""
+
+    retry_after: int | None = None
+    """Seconds after which trying again may work (sent as ``Retry-After``), when that is known."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
@@ -57,8 +64,21 @@ class QueryTimeout(QueryError):
 
 
 class PoolBusy(QueryError):
-    def __init__(self) -> None:
-        super().__init__("busy", "all query workers are busy; try again shortly")
+    def __init__(self, retry_after: int = 1) -> None:
+        super().__init__("busy", f"all query workers are busy; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class ClientBusy(QueryError):
+    """The client already runs as many queries as one client may (429)."""
+
+    def __init__(self, per_client: int, retry_after: int = 1) -> None:
+        super().__init__(
+            "too-many-requests",
+            f"this client already runs {per_client} {'query' if per_client == 1 else 'queries'} at once, "
+            f"as many as one client may; try again in {retry_after} s",
+        )
+        self.retry_after = retry_after
 
 
 class WorkerCrashed(QueryError):
@@ -103,6 +123,10 @@ class PoolSettings:
     memory_limit: int | None = 2 << 30
     """Address-space cap of each worker in bytes (None: no cap)."""
     acquire_timeout: float = 30.0
+    queue_timeout: float = 2.0
+    """Longest wait for a worker (or for the client's share) before 503/429 with Retry-After."""
+    per_client: int = 0
+    """Workers one client address may hold at once (0: all of them)."""
     startup_timeout: float = 60.0
     isolate_network: bool = True
     base_iri: str = ""
@@ -215,6 +239,9 @@ class QueryPool:
         self._idle: queue.LifoQueue[_Executor] = queue.LifoQueue()
         self._all: set[_Executor] = set()
         self.network_isolated: bool | None = None
+        self.gate = Gate(size=settings.size, per_client=settings.per_client or settings.size,
+                         queue_timeout=settings.queue_timeout, timeout=settings.timeout)
+        """Fair shares of the workers (:mod:`.fairness`): every :meth:`run` holds a place in it."""
         self.replaced_dead = 0
         """Idle workers found dead (by :meth:`check`) and replaced, since the pool started."""
         self.startup_error: str | None = None
@@ -326,7 +353,14 @@ class QueryPool:
             return {e.generation for e in self._all}
 
     def run(self, op: str, timeout: float | None = None, **args: Any) -> Any:
-        """Run *op* in a worker; raises :class:`QueryError` (or a subclass) on failure."""
+        """Run *op* in a worker; raises :class:`QueryError` (or a subclass) on failure.
+
+        The call first takes a place in :attr:`gate` (at most ``queue_timeout`` s of
+        waiting, else :class:`PoolBusy` or :class:`ClientBusy`)."""
+        with self.gate.hold(timeout):
+            return self._run(op, timeout, **args)
+
+    def _run(self, op: str, timeout: float | None = None, **args: Any) -> Any:
         self.start()
         executor = self._acquire()
         limit = self.settings.timeout if timeout is None else timeout

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from patternkg.options import source_arguments
+from patternkg.options import allow_empty_option, require_patterns, source_arguments, store_base_iri
 
 from .catalogue import ParameterError, load_catalogue
 from .prepared import PreparedQueries, UnknownQuery, UnknownResource, store_runner
@@ -57,8 +57,9 @@ def _table(columns: list[str], rows: list[dict]) -> str:
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="At most this many rows.")
 @click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many rows.")
 @source_arguments
+@allow_empty_option
 def query(name: str, params: tuple[str, ...], fmt: str, store: Path | None, limit: int | None, offset: int,
-          sources: tuple[Path, ...], base_iri: str, max_file_size: int, jobs: int | None) -> None:
+          sources: tuple[Path, ...], base_iri: str, max_file_size: int, jobs: int | None, allow_empty: bool) -> None:
     """Run the prepared query NAME (see `patternkg queries`)."""
     raw: dict[str, str] = {}
     for item in params:
@@ -81,10 +82,18 @@ def query(name: str, params: tuple[str, ...], fmt: str, store: Path | None, limi
         except StoreDirError as exc:
             click.echo(f"patternkg: {exc}", err=True)
             raise SystemExit(exc.exit_code) from None
+        base_iri = store_base_iri(base_iri, store)
     else:
         from patternkg.converter.api import convert
 
-        db = convert(sources=list(sources), base_iri=base_iri, max_file_size=max_file_size, jobs=jobs).store
+        require_patterns(sources, allow_empty=allow_empty)
+        converted = convert(sources=list(sources), base_iri=base_iri, max_file_size=max_file_size, jobs=jobs)
+        for problem in converted.report.errors:
+            click.echo(str(problem), err=True)
+        if converted.report.failed_files:
+            click.echo(f"patternkg: {len(converted.report.failed_files)} file(s) skipped (errors above); "
+                       "the query ran on the rest", err=True)
+        db = converted.store
     pq = PreparedQueries(store_runner(db), base_iri=base_iri, catalogue=catalogue)
     try:
         page_size = pq.page_size(catalogue[name], raw.get("limit")) if "limit" in raw else limit

@@ -48,17 +48,25 @@ def _report_target(_ctx, _param, values):
 @click.option("--only", "only", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Report only on these files (e.g. the changed ones); cross-pattern checks still see "
                    "the whole library. Repeatable.")
+@click.option("--index", "index", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DIR",
+              help="Keep the cross-pattern index of a full run in DIR; with --only (and --since), convert just "
+                   "the changed files and read the rest of the library from it (same results; seconds on a "
+                   "100,000-pattern library). Missing or of another library: a full run.")
+@click.option("--batch-files", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Oxigraph engine: convert and check libraries of more than N files (default 500) in "
+                   "batches of N, in bounded memory; 0: always the whole graph in memory.")
 @click.option("--link-base", default=None, metavar="URL",
               help="HTML report: link results to URL/FILE#LLINE (e.g. https://github.com/ORG/REPO/blob/SHA).")
 @click.option("--progress/--no-progress", default=None,
               help="Show files read and checks running on stderr. Default: on a terminal, off when CI is set.")
 @click.option("--engine", type=click.Choice(ENGINES), default=DEFAULT_ENGINE, show_default=True,
-              help="oxigraph: SHACL Core compiled to SPARQL (fast); pyshacl: the reference engine. "
-                   "Both give the same results.")
+              help="oxigraph: SHACL Core compiled to SPARQL, streamed in batches (any size); pyshacl: the "
+                   "reference engine, whole graph in memory (practical up to a few thousand files: 952 files "
+                   "took 1.4 GB, 3,800 files 4.5 GB and 70-76 s). Both give the same results.")
 @click.option("--shapes-only", is_flag=True,
               help="Print the path of the SHACL shapes file (or write it to --output) and exit.")
 def validate(sources, base_iri, max_file_size, jobs, fmt, output, reports, severity, fail_on, baseline,
-             write_baseline, since, only, link_base, progress, engine, shapes_only):
+             write_baseline, since, only, index, batch_files, link_base, progress, engine, shapes_only):
     """Check a library against the patternkg SHACL shapes.
 
     The report starts with a summary (counts, rules, worst files), then lists every
@@ -71,6 +79,7 @@ def validate(sources, base_iri, max_file_size, jobs, fmt, output, reports, sever
     from patternkg.shapes.baseline import BaselineError, write_baseline as save_baseline
     from patternkg.shapes.reports import render, summary_text
     from patternkg.shapes.shapes_graph import shapes_path
+    from patternkg.shapes.index import NotAnIndexError
     from patternkg.shapes.since import SinceError
 
     if shapes_only:
@@ -88,9 +97,10 @@ def validate(sources, base_iri, max_file_size, jobs, fmt, output, reports, sever
 
     try:
         report = make_report(sources=sources, since=since, baseline=baseline, only=only, base_iri=base_iri,
-                             max_file_size=max_file_size, jobs=jobs, engine=engine,
+                             max_file_size=max_file_size, jobs=jobs, engine=engine, index=index,
+                             batch_files=batch_files,
                              progress=progress_display.wanted() if progress is None else progress)
-    except (BaselineError, SinceError) as exc:
+    except (BaselineError, SinceError, NotAnIndexError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
     report.link_base = link_base

@@ -12,7 +12,7 @@ YAML field it is about and a fix hint.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -71,6 +71,11 @@ class Shapes:
     opaque: set[str] = field(default_factory=set)
     #: predicate -> YAML field (pks:field of the first property shape on it)
     field_by_path: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def info_by_name(self) -> dict[str, ShapeInfo]:
+        """Shape name -> info (the name a :class:`Finding` carries)."""
+        return {i.name: i for i in self.info.values()}
 
 
 def _local(term) -> str:

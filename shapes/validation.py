@@ -45,12 +45,15 @@ from pyoxigraph import Literal as OxLiteral
 from pyoxigraph import NamedNode, RdfFormat, Store, Triple, parse, serialize
 
 from patternkg.converter.api import Converted, convert
+from patternkg.converter.diagnostics import BuildReport, Diagnostic
 from patternkg.converter.namespaces import DEFAULT_BASE_IRI, Library
+from patternkg.converter.pipeline import Conversion
 from patternkg.converter.reader import DEFAULT_MAX_FILE_SIZE
+from patternkg.shapes.locating import FileLocs, where
 from patternkg.shapes.shacl_sparql import compile_core, run_checks
 from patternkg.shapes.progress import checks_status
 from patternkg.shapes.severities import DEFAULT_ENGINE, ENGINES, RANK, SEVERITIES
-from patternkg.shapes.shapes_graph import SH, Finding, ShapeInfo, Shapes, load_shapes
+from patternkg.shapes.shapes_graph import SH, Finding, Shapes, SparqlConstraint, load_shapes
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -60,7 +63,7 @@ MIN_CHUNK = 150
 DIGEST_OVER = 64  # longer literals of value-blind predicates are digested  # patterns per worker below which one process does it all
 
 
-@dataclass
+@dataclass(slots=True)  # one per result: hundreds of thousands on a large library
 class Result:
     severity: str
     file: str
@@ -81,12 +84,20 @@ class Result:
 
 @dataclass
 class Validation:
-    """The outcome: results, counts and the conversion they were made from."""
+    """The outcome: results, counts, the conversion report and (whole-graph engines only) the
+    in-memory conversion they were made from; the streaming engine keeps no whole graph."""
 
     results: list[Result]
     files: int
     patterns: int
-    converted: Converted
+    converted: Converted | None
+    report: BuildReport | None = None
+    #: files converted for this run when a kept index was reused (``only`` with ``index``), else None
+    reused_index: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.report is None and self.converted is not None:
+            self.report = self.converted.report
 
     def counts(self) -> dict[str, int]:
         out = {name: 0 for name in SEVERITIES}
@@ -213,20 +224,31 @@ _VAR = re.compile(r"\{([?$])(\w+)\}")
 
 
 def run_sparql(store: Store, shapes: Shapes, focus: set[str] | None = None,
-               base_iri: str = DEFAULT_BASE_IRI) -> list[Finding]:
-    """Every SHACL-SPARQL constraint as one whole-graph query (``$this`` joined with the targets).
+               base_iri: str = DEFAULT_BASE_IRI, constraints: Sequence[SparqlConstraint] | None = None,
+               restrict: bool = False) -> list[Finding]:
+    """Every SHACL-SPARQL constraint (or those of *constraints*) as one whole-graph query
+    (``$this`` joined with the targets).
 
-    With *focus* (node IRIs), only results on those focus nodes are kept.
+    With *focus* (node IRIs), only results on those focus nodes are kept; with *restrict*
+    too, ``$this`` is pre-bound to them (a ``VALUES`` clause) instead of filtering a
+    whole-graph run.
     """
     space = Library(base_iri).pattern_space
     out: list[Finding] = []
-    for constraint in shapes.sparql:
+    values = ("VALUES ?this { " + " ".join(f"<{iri}>" for iri in sorted(focus)) + " } "
+              if restrict and focus is not None else "")
+    if restrict and focus is not None and not focus:
+        return out
+    # Without rdfs:subClassOf triples, instances of C are the subjects of "?x rdf:type C" (as in
+    # run_checks): the costlier property path is left out.
+    instance = "a" if not store.query("ASK { ?a <http://www.w3.org/2000/01/rdf-schema#subClassOf> ?b }") \
+        else "a/<http://www.w3.org/2000/01/rdf-schema#subClassOf>*"
+    for constraint in shapes.sparql if constraints is None else constraints:
         prologue = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in sorted(constraint.prefixes.items()))
         query = constraint.query.replace("$this", "?this")
-        targets = " UNION ".join(f"{{ ?this a/<http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{c}> }}"
-                                 for c in constraint.target_classes)
+        targets = " UNION ".join(f"{{ ?this {instance} <{c}> }}" for c in constraint.target_classes)
         brace = query.index("{", query.upper().index("WHERE"))
-        query = f"{prologue}{query[:brace + 1]} {targets} {query[brace + 1:]}"
+        query = f"{prologue}{query[:brace + 1]} {values}{targets} {query[brace + 1:]}"
         solutions = store.query(query)
         names = [v.value for v in solutions.variables]
         for row in solutions:
@@ -274,6 +296,8 @@ def validate(
     shapes_file: os.PathLike | str | None = None,
     engine: str = DEFAULT_ENGINE,
     progress: bool = False,
+    batch_files: int | None = None,
+    index: os.PathLike | str | None = None,
 ) -> Validation:
     """Convert *sources*, validate, and map results to files (see the module docstring).
 
@@ -288,6 +312,20 @@ def validate(
     terminal (stderr). The Oxigraph engine raises
     :class:`~patternkg.shapes.shacl_sparql.UnsupportedShape` before converting when
     the shapes use a SHACL feature it does not compile.
+
+    The Oxigraph engine checks a library of more than *batch_files* files (default
+    :data:`~patternkg.shapes.streaming.BATCH_FILES`) in batches of that many files and
+    never holds its whole graph (:mod:`~patternkg.shapes.streaming`); a smaller library,
+    or any with ``batch_files=0``, is converted and checked as one in-memory graph (the
+    same results; memory grows with the library). The pySHACL engine always works on the
+    whole graph.
+
+    *index* (a directory, Oxigraph engine): a full validation keeps its cross-pattern index
+    there (:mod:`~patternkg.shapes.index`); a validation with *only* then converts just the
+    changed files and reads the rest from the index (:mod:`~patternkg.shapes.changed`),
+    with the same results, and falls back to a full validation when it cannot (writing the
+    index when it was missing or left dirty; an index of another library is left alone).
+    A full validation with *index* always (re)writes it.
     """
     global _SHAPES_FOR_WORKERS
     if engine not in ENGINES:
@@ -296,6 +334,28 @@ def validate(
     if engine == "oxigraph":
         compile_core(shapes)  # fail before any work when the shapes use something unsupported
     jobs = jobs or os.cpu_count() or 1
+    if engine == "oxigraph" and (batch_files != 0 or index is not None):
+        from patternkg.converter.pipeline import discover
+        from patternkg.shapes import index as ix
+        from patternkg.shapes.changed import check_changed
+        from patternkg.shapes.streaming import BATCH_FILES, validate_streaming
+
+        files = discover([Path(s) for s in sources])
+        index_dir = Path(index) if index is not None else None
+        meta = {"base_iri": base_iri, "shapes": ix.shapes_digest(shapes_file), "sources": ix.source_key(sources),
+                "max_file_size": max_file_size}
+        if only and index_dir is not None:
+            checked = check_changed(index=index_dir, files=files, only=only, shapes=shapes, meta=meta,
+                                    base_iri=base_iri, max_file_size=max_file_size)
+            if checked is not None:
+                return checked
+            kept = ix.read_meta(index_dir)
+            if kept is not None and any(kept.get(k) != v for k, v in meta.items()):
+                index_dir = None  # another library's index (e.g. --since's old tree): left as it is
+        if index_dir is not None or len(files) > (batch_files or BATCH_FILES):  # else one batch: the whole graph
+            return validate_streaming(files=files, base_iri=base_iri, max_file_size=max_file_size, jobs=jobs,
+                                      shapes=shapes, batch_files=batch_files or BATCH_FILES, only=only,
+                                      index=index_dir, meta=meta, progress=progress)
     converted = convert(sources=sources, base_iri=base_iri, max_file_size=max_file_size, jobs=jobs, track=True,
                         progress=progress)
     library = Library(base_iri)
@@ -332,8 +392,8 @@ def validate(
     checking.close()
     findings = [f if f.value not in digests else Finding(f.focus, f.path, digests[f.value], f.shape, f.component,
                                                           f.severity, f.message) for f in set(findings)]
-    results = locate(sorted(findings, key=_finding_key), converted, library, shapes)
-    results += converter_results(converted, results)
+    results = locate(sorted(findings, key=finding_key), converted.conversion, library, shapes)
+    results += converter_results(converted.report.diagnostics, results)
     if only_files is not None:
         results = [r for r in results if r.file in only_files]
     results.sort(key=lambda r: (r.file, r.line, -RANK[r.severity], r.shape, r.field, r.value))
@@ -352,82 +412,62 @@ def focus_nodes(conversion, library: Library, patterns: set[str]) -> set[str]:
     return out
 
 
-def _finding_key(f: Finding):
-    return (f.focus, f.path or "", f.shape, f.component, f.value or "")
+def finding_key(f: Finding):
+    """The order results are made in (before they are sorted by file and line): total, so two
+    runs of the same library give the same order whatever the order findings were found in."""
+    return (f.focus, f.path or "", f.shape, f.component, f.value or "", f.message)
 
 
 # -- mapping back to the source -------------------------------------------------------------------------
 
-def locate(findings: Iterable[Finding], converted: Converted, library: Library, shapes: Shapes) -> list[Result]:
-    conversion = converted.conversion
+def locate(findings: Iterable[Finding], conversion: Conversion, library: Library, shapes: Shapes) -> list[Result]:
+    """Results of *findings* (sorted) at the files, fields and lines *conversion* recorded."""
     space = library.pattern_space
-    _FIELD_BY_PATH.update(shapes.field_by_path)
-    info_by_name: dict[str, ShapeInfo] = {i.name: i for i in shapes.info.values()}
     shared_index: dict[str, list[tuple[str, str, str, int | None]]] | None = None
+    tables: dict[str, FileLocs] = {}
     out: list[Result] = []
+
+    def table(file: str) -> FileLocs:
+        if file not in tables:
+            tables[file] = FileLocs(conversion.locations.get(file, {}))
+        return tables[file]
+
     for f in findings:
-        info = info_by_name.get(f.shape)
-        places: list[tuple[str, str, int | None]] = []  # (file, field, line)
         if f.focus.startswith(space):
             slug = f.focus[len(space):].split("#", 1)[0]
-            for file in conversion.files_by_slug.get(slug, []):
-                places.append((file, *_where(conversion.locations.get(file, {}), f, info)))
-        else:
-            if shared_index is None:
-                shared_index = defaultdict(list)
-                for file, locs in conversion.locations.items():
-                    for (s, p), (fld, line) in locs.items():
-                        if not s.startswith(space):
-                            shared_index[s].append((file, p, fld, line))
-            entries = shared_index.get(f.focus, [])
-            exact = [e for e in entries if e[1] == f.path] or entries
-            for file, _p, fld, line in exact[:1]:
-                places.append((file, fld, line))
-        if not places:
-            places = [("<library>", f.path or "", 1)]
-        (file, fld, line), others = places[0], [p[0] for p in places[1:]]
-        message = f.message or (info.message if info and info.message else "")
-        out.append(Result(f.severity, file, line or 1, fld, message, (info.fix if info else None) or "",
-                          f.shape, f.component, f.focus, f.path or "", f.value or "", others))
+            out.append(make_result(f, shapes, [(file, *where(table(file), f, shapes.info_by_name.get(f.shape),
+                                                                shapes.field_by_path))
+                                               for file in conversion.files_by_slug.get(slug, [])]))
+            continue
+        if shared_index is None:
+            shared_index = defaultdict(list)
+            for file, locs in conversion.locations.items():
+                for (s, p), (fld, line) in locs.items():
+                    if not s.startswith(space):
+                        shared_index[s].append((file, p, fld, line))
+        entries = shared_index.get(f.focus, [])
+        exact = [e for e in entries if e[1] == f.path] or entries
+        out.append(make_result(f, shapes, [(file, fld, line) for file, _p, fld, line in exact[:1]]))
     return out
 
 
-_FIELD_BY_PATH: dict[str, str] = {}
+def make_result(f: Finding, shapes: Shapes, places: list[tuple[str, str, int | None]]) -> Result:
+    """The result of finding *f* reported at the first of *places* (file, field, line); the other
+    files are ``also``. A result a file cannot be found for is reported at ``<library>``."""
+    info = shapes.info_by_name.get(f.shape)
+    if not places:
+        places = [("<library>", f.path or "", 1)]
+    (file, fld, line), others = places[0], [p[0] for p in places[1:]]
+    message = f.message or (info.message if info and info.message else "")
+    return Result(f.severity, file, line or 1, fld, message, (info.fix if info else None) or "",
+                  f.shape, f.component, f.focus, f.path or "", f.value or "", others)
 
 
-def _where(locs: dict, f: Finding, info: ShapeInfo | None) -> tuple[str, int | None]:
-    """Field path and line of a finding in one file's location table."""
-    if f.path and (f.focus, f.path) in locs:
-        fld, line = locs[(f.focus, f.path)]
-        if fld and fld != "<body>" or line:
-            return fld, line
-    node = locs.get((f.focus, RDF_TYPE))
-    declared = (info.field if info and info.field else "") if "#" in f.focus or not f.path else \
-        _FIELD_BY_PATH.get(f.path) or (info.field if info and info.field else "")
-    if "#" in f.focus and node:  # a statement node: its list item
-        fld = node[0] + (f".{declared}" if declared and declared not in node[0] else "")
-        return fld, node[1]
-    if declared == "<body>":
-        body = [loc for (s, _p), loc in locs.items() if s == f.focus and loc[0].startswith("<body>") and loc[1]]
-        return "<body>", min((line for _f, line in body), default=None)
-    if declared:
-        # the nearest existing ancestor of the declared field
-        parts = declared.split(".")
-        for n in range(len(parts), 0, -1):
-            prefix = ".".join(parts[:n])
-            lines = [loc[1] for loc in locs.values() if loc[1] and (loc[0] == prefix or loc[0].startswith(prefix + ".")
-                                                                     or loc[0].startswith(prefix + "["))]
-            if lines:
-                return declared, min(lines)
-        return declared, None
-    return f.path.rsplit("#", 1)[-1] if f.path else "", None
-
-
-def converter_results(converted: Converted, results: list[Result]) -> list[Result]:
+def converter_results(diagnostics: Iterable[Diagnostic], results: Iterable[Result]) -> list[Result]:
     """Converter diagnostics as results: read errors, and warnings the shapes cannot see."""
     shown = {(r.file, r.field) for r in results}
     out = []
-    for d in converted.report.diagnostics:
+    for d in diagnostics:
         if d.severity == "warning" and d.code in _SHOWN_BY_SHAPES and (
                 (d.file, d.field) in shown or d.code.startswith("duplicate") or d.code == "out-of-range"):
             continue

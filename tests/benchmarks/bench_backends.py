@@ -82,6 +82,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--copies", type=int, default=10)
     parser.add_argument("--requests", type=int, default=10)
+    parser.add_argument("--publish-only", action="store_true", help="only time the publish into each engine")
     args = parser.parse_args()
     if not CORPUS.is_dir():
         print(f"shared corpus not found at {CORPUS}", file=sys.stderr)
@@ -110,7 +111,9 @@ def main() -> int:
                 publish_seconds[engine.name] = time.perf_counter() - t0
                 print(f"publish into {engine.name}: {result.release.triples} triples, "
                       f"{publish_seconds[engine.name]:.1f} s ({result.requests} requests)", flush=True)
-            columns = {}
+            columns: dict[str, dict[str, str | float]] = {}
+            if args.publish_only:
+                return _publish_table(publish_seconds)
             proc, url = serve(tmp, "--store", str(tmp / "store"))
             servers.append(proc)
             columns["embedded"] = bench(url, args.requests)
@@ -139,6 +142,10 @@ def main() -> int:
                 ok = isinstance(value, float) and isinstance(base, float)
                 ratios.append(f"x{value / base:.1f}" if ok else "-")  # type: ignore[operator]
         print(f"| {label} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+    return _publish_table(publish_seconds)
+
+
+def _publish_table(publish_seconds: dict[str, float]) -> int:
     print("\n| engine | publish time (s) |\n|---|---|")
     for name, seconds in publish_seconds.items():
         print(f"| {name} | {seconds:.1f} |")

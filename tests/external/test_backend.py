@@ -121,9 +121,10 @@ def test_row_cap_and_timeout_enforced_here(published: Engine, tmp_path: Path) ->
                   fault=lambda method, path, n: (0, 30.0) if "slow" in path and slow_now["on"] else None)
     path = published.query[len(published.base):]
     served = serve(tmp_path, "--backend", relay.url + path, "--max-rows", "5", "--timeout", "1.5")
-    slow = serve(tmp_path, "--backend", relay.url + path + "?slow=1", "--timeout", "1.5")
-    slow_now["on"] = True
+    slow = None
     try:
+        slow = serve(tmp_path, "--backend", relay.url + path + "?slow=1", "--timeout", "1.5")
+        slow_now["on"] = True
         capped = served.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"})
         assert capped.status_code == 422 and capped.json()["error"] == "rows"
         triples = served.get("/sparql", params={"query": "CONSTRUCT WHERE { ?s ?p ?o }"})
@@ -137,7 +138,8 @@ def test_row_cap_and_timeout_enforced_here(published: Engine, tmp_path: Path) ->
         assert elapsed < 10  # the engine would have taken 30 s
     finally:
         served.stop()
-        slow.stop()
+        if slow is not None:
+            slow.stop()
         relay.close()
 
 

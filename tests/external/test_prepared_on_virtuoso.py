@@ -16,6 +16,7 @@ column)."""
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from pathlib import Path
 
@@ -29,6 +30,9 @@ from patternkg.server.backend import RemoteBackend
 from patternkg.server.config import ServerConfig
 from patternkg.server.prepared import PreparedQueries, pool_runner, store_runner
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from bench_queries import CASES  # noqa: E402  (query, parameters): one case per query at least
+
 pytestmark = [pytest.mark.slow, pytest.mark.corpus]
 
 NOT_YET = {
@@ -37,23 +41,6 @@ NOT_YET = {
     "dangling-references": "Virtuoso: GROUP_CONCAT longer than its 4078-byte temporary column",
 }
 
-#: (query, parameters): the cases of tests/benchmarks/bench_queries.py (one per query at least)
-CASES: list[tuple[str, dict[str, str]]] = [
-    ("enablers", {"target": "acceptance-and-commitment"}),
-    ("enablers", {"target": "acceptance-and-commitment", "domain": "mindfulness-presence"}),
-    ("requirements", {"pattern": "knowing-when-to-quit"}),
-    ("neighbours", {"pattern": "just-in-time-jit"}),
-    ("by-domain", {"domain": "operations"}),
-    ("top-assessed", {"dimension": "resilience"}),
-    ("community", {"community": "systems-thinking"}),
-    ("similar", {"pattern": "knowing-when-to-quit"}),
-    ("path", {"from": "just-in-time-jit", "to": "dmaic-six-sigma-methodology"}),
-    ("dangling-references", {}),
-    ("one-sided-relations", {}),
-    ("review-queue", {}),
-    ("search", {"text": "trust"}),
-    ("stats", {}),
-]
 
 
 @pytest.fixture(scope="module")

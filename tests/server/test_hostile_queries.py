@@ -25,7 +25,7 @@ NESTED = "SELECT * WHERE " + "{" * 2500 + "}" * 2500  # 10 KB; crashed a worker 
 
 @pytest.fixture
 def small_server(store_path: Path, tmp_path: Path):
-    srv = start_server(store_path, tmp_path, "--timeout", "6", workers=2)
+    srv = start_server(store_path, tmp_path, "--timeout", "6", "--max-per-client", "2", workers=2)
     yield srv
     stop_server(srv)
 
@@ -106,7 +106,7 @@ def test_flat_lists_are_not_counted_as_depth() -> None:
 def test_a_crash_is_reported_as_a_crash(store_path: Path, tmp_path: Path) -> None:
     """With the limit lifted, the nested query kills its worker: the client is told it
     crashed (with the signal), not that it ran out of memory, and the worker is replaced."""
-    srv = start_server(store_path, tmp_path, "--max-query-depth", "100000", workers=2)
+    srv = start_server(store_path, tmp_path, "--max-query-depth", "100000", "--max-per-client", "2", workers=2)
     try:
         before = child_pids(srv.process.pid)
         r = requests.post(srv.sparql, data={"query": NESTED}, timeout=60)

@@ -183,3 +183,29 @@ def test_stub_libraries_give_the_same_new_and_fixed_results_as_whole_ones(tmp_pa
     new = {(shape, file) for shape, file, *_ in whole[0]}
     assert ("DuplicateIdShape", f"lib/{b}") in new and ("DuplicateIdShape", f"lib/{c}") in new
     assert any(file == f"lib/{a.name}" for _shape, file in new)
+
+
+def test_stubs_follow_renames_deletions_and_untracked_files(tmp_path, gitlib):
+    from patternkg.shapes.since import validate_since
+    from patternkg.shapes.validation import validate
+
+    repo = gitlib.make_repo(tmp_path / "repo")
+    gitlib.git(repo, "mv", "lib/alpha.md", "lib/alpha-moved.md")
+    moved = repo / "lib" / "alpha-moved.md"
+    moved.write_text(moved.read_text().replace("slug: alpha", "slug: alpha-moved"))
+    delta = (repo / "lib" / "gamma.md").read_text().replace("slug: gamma", "slug: delta").replace(
+        "pat_01gggggggggggggggggggggggg", "pat_01dddddddddddddddddddddddd")
+    (repo / "lib" / "delta.md").write_text(delta.replace("weight: 0.8", "weight: 7"))
+    (repo / "lib" / "gamma.md").unlink()
+
+    def outcome(stubs: bool):
+        r = validate_since(ref="HEAD", sources=[repo / "lib"], validate=validate, stubs=stubs)
+        return (sorted((e.result.shape, e.file, e.status) for e in r.entries
+                       if e.status == "new" or e.file in r.changed_files),
+                sorted((e.result.shape, e.file) for e in r.fixed))
+
+    stubbed = outcome(True)
+    assert stubbed == outcome(False)
+    assert ("RelationshipShape/weight", "lib/alpha-moved.md", "unchanged") in stubbed[0]
+    assert ("RelationshipShape/weight", "lib/delta.md", "new") in stubbed[0]
+    assert ("UnresolvedTargetShape", "lib/gamma.md") in stubbed[1]

@@ -1,0 +1,219 @@
+"""Checking a few changed files against a kept cross-pattern index (``validate --only F --index DIR``).
+
+Contract of :func:`check_changed`: with an index written by an earlier validation of the
+same library (same sources, base IRI, size limit and shapes), returns exactly the results
+a full validation would report for the *only* files -- or ``None`` when the index cannot
+be used (missing, another library, left dirty, too many changed files), and the caller
+runs a full validation, which rewrites the index.
+
+What is converted: the *only* files; every file whose size, mtime and SHA-1 differ from the
+index (they are brought up to date too, so the library-wide checks see the library as it
+is now); the other files defining the slug of any of those; and, when a file's slug or id
+changed, the files linking to its old or new id (their ``pat_`` targets resolve
+differently). Their rows and their triples in the index are replaced; everything else is
+read from the index: the ids, relationship ends and types of the other patterns, and the
+results on shared nodes (recomputed from the kept descriptions of every file when a
+converted file's shared-node descriptions changed or files were added or removed).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+from pyoxigraph import NamedNode, RdfFormat, Store
+
+from patternkg.converter import pipeline
+from patternkg.converter.diagnostics import BuildReport
+from patternkg.converter.namespaces import Library
+from patternkg.converter.pipeline import SourceFile
+from patternkg.shapes import index as ix
+from patternkg.shapes import streaming as st
+from patternkg.shapes.locating import FileLocs
+from patternkg.shapes.shapes_graph import Shapes
+from patternkg.shapes.validation import Result, Validation, finding_key, locate, run_sparql
+
+#: more changed files than this (besides the *only* ones): a full run is cheaper
+MAX_CHANGED = 500
+
+__all__ = ["MAX_CHANGED", "check_changed"]
+
+
+def check_changed(*, index: Path, files: Sequence[SourceFile], only: Sequence[os.PathLike | str], shapes: Shapes,
+                  meta: dict, base_iri: str, max_file_size: int) -> Validation | None:
+    """Results of the *only* files, from the index plus a conversion of what changed (see above)."""
+    kept = ix.read_meta(index)
+    if kept is None or kept.get("format") != ix.FORMAT or kept.get("dirty") or kept.get("shared_cross") \
+            or any(kept.get(k) != v for k, v in meta.items()):
+        return None
+    wanted = {Path(p).resolve() for p in only}
+    current = {f.display: f for f in files}
+    only_displays = {d for d, f in current.items() if f.path.resolve() in wanted}
+    rows = ix.Rows(index / ix.FILES)
+    try:
+        return _check(index, rows, files, current, only_displays, shapes, meta, base_iri, max_file_size)
+    finally:
+        rows.close()
+
+
+def _check(index: Path, rows: ix.Rows, files: Sequence[SourceFile], current: dict[str, SourceFile],
+           only_displays: set[str], shapes: Shapes, meta: dict, base_iri: str, max_size: int) -> Validation | None:
+    stored = {display: (mtime, size, digest, slug, ident) for display, mtime, size, digest, slug, ident
+              in rows.db.execute("SELECT display, mtime_ns, size, digest, slug, ident FROM files")}
+    removed = set(stored) - set(current)
+    changed = {d for d in current if d not in stored}
+    for display, source in current.items():
+        if display in stored and display not in changed:
+            try:
+                st_ = os.stat(source.path)
+            except OSError:
+                changed.add(display)
+                continue
+            if (st_.st_mtime_ns, st_.st_size) != stored[display][:2]:
+                if ix.file_stamp(source.path)[2] != stored[display][2]:
+                    changed.add(display)
+    if len(changed | removed) > MAX_CHANGED:
+        return None
+    library = Library(base_iri)
+    ctx = st._context(shapes, library)
+    st._CTX = ctx
+    pipeline._init_worker(base_iri, max_size, True)
+    slugs_of = defaultdict(list)  # slug -> displays in file order (as stored, then updated below)
+    for display, slug in rows.db.execute("SELECT display, slug FROM files WHERE slug IS NOT NULL ORDER BY ord"):
+        if display not in removed:
+            slugs_of[slug].append(display)
+    convert = set(changed) | only_displays
+    converted: dict[str, pipeline.FileResult] = {}
+    for _round in range(4):  # the closure below is reached in one or two rounds in practice
+        for display in sorted(convert - set(converted)):
+            converted[display] = pipeline._convert_one(current[display])
+        before = len(convert)
+        moved_ids: set[str] = set()
+        touched_slugs: set[str] = set()
+        for display in (changed | removed):
+            old = stored.get(display)
+            new = converted.get(display)
+            old_key = (old[3], old[4]) if old else (None, None)
+            new_key = (new.slug, new.ident) if new else (None, None)
+            touched_slugs |= {s for s in (old_key[0], new_key[0]) if s}
+            if old_key != new_key:
+                moved_ids |= {i for i in (old_key[1], new_key[1]) if i}
+        touched_slugs |= {converted[d].slug for d in only_displays if converted[d].slug}
+        convert |= {d for s in touched_slugs for d in slugs_of.get(s, []) if d in current}
+        convert |= {d for s in touched_slugs for d, r in converted.items() if r.slug == s}
+        for ident in moved_ids:
+            pattern = f'%"{ident}"%'
+            convert |= {d for (d,) in rows.db.execute("SELECT display FROM files WHERE id_targets LIKE ?", (pattern,))
+                        if d in current}
+        if len(convert) == before and convert <= set(converted):
+            break
+    if len(convert) > MAX_CHANGED + len(only_displays):
+        return None
+    ix.write_meta(index, {**meta, "dirty": True, "shared_cross": False})
+    store = Store(str(index / ix.STORE))
+    space = library.pattern_space
+    # Out with the old triples of every file converted again or removed ...
+    old_rows = rows.get(sorted(convert | removed), "locator, shared")
+    for display, (locator, _shared) in old_rows.items():
+        subjects = {s for s, _p in FileLocs.from_reduced(locator).entries} if locator else set()
+        for s in subjects:
+            for quad in list(store.quads_for_pattern(NamedNode(s), None, None)):
+                store.remove(quad)
+    # ... and their rows updated, in discovery order.
+    order = {f.display: i for i, f in enumerate(files)}
+    renumber = bool(removed) or any(d not in stored for d in current)
+    if removed:
+        rows.db.executemany("DELETE FROM files WHERE display = ?", [(d,) for d in removed])
+    fresh_rows = {}
+    shared_changed = renumber
+    for display in sorted(convert, key=order.__getitem__):
+        r = converted[display]
+        outcome = _outcome(current[display], r, ctx)
+        fresh_rows[display] = outcome
+        rows.add(outcome.row(order[display]))
+        if outcome.slug is not None and (display not in old_rows
+                                         or ix.unpack(old_rows[display][1]) != ix.unpack(outcome.row(0)[10])):
+            shared_changed = True
+    rows.flush()
+    if renumber:
+        rows.db.execute("BEGIN")
+        rows.db.executemany("UPDATE files SET ord = ? WHERE display = ?", [(i, d) for d, i in order.items()])
+        rows.db.execute("COMMIT")
+    slug_by_id: dict[str, str] = {}
+    files_by_slug: dict[str, list[str]] = defaultdict(list)
+    for display, slug, ident in rows.db.execute("SELECT display, slug, ident FROM files WHERE slug IS NOT NULL "
+                                                "ORDER BY ord"):
+        files_by_slug[slug].append(display)
+        if ident:
+            slug_by_id.setdefault(ident, slug)
+    # The new triples, ids resolved against the whole (updated) library.
+    scratch = Store()
+    id_targets: set[str] = set()
+    lines = [st.select_cross(converted[d].ntriples, ctx.keep, ctx.types) for d in convert if converted[d].slug]
+    scratch.bulk_load(b"".join(lines), format=RdfFormat.N_TRIPLES, lenient=True)
+    for d in convert:
+        id_targets |= converted[d].id_targets
+    pipeline._resolve_ids(scratch, library, slug_by_id, id_targets)
+    store.extend(list(scratch))
+    store.flush()
+    # The checks of the only files' patterns: batch-local on their files, library-wide on the index.
+    only_slugs = {converted[d].slug for d in only_displays if converted[d].slug}
+    mine = sorted((d for d in convert if converted[d].slug in only_slugs), key=order.__getitem__)
+    local_store, conversion = st._load([converted[d] for d in mine])
+    conversion.files_by_slug = {s: files_by_slug[s] for s in only_slugs}
+    focus = {library.pattern(s).value for s in only_slugs}
+    focus |= {s for d in mine for (s, _p) in (converted[d].locations or {}) if s.startswith(space)}
+
+    def owned(f) -> bool:
+        return f.focus.startswith(space) and f.focus[len(space):].split("#", 1)[0] in only_slugs
+
+    findings = {f for f in st.check_store(local_store, ctx) if owned(f)}
+    findings |= {f for f in run_sparql(store, shapes, focus, base_iri, constraints=ctx.plan.library, restrict=True)
+                 if owned(f)}
+    results: list[Result] = locate(sorted(findings, key=finding_key), conversion, library, shapes)
+    del store, local_store
+    results += _shared_results(rows, only_displays, shared_changed, ctx)
+    report = BuildReport(files=len(files), patterns=len(files_by_slug))
+    for display in sorted(only_displays, key=order.__getitem__):
+        report.diagnostics.extend(converted[display].diagnostics)
+    validation = st.finish_results(results, report, [current[d].path for d in only_displays], files_by_slug)
+    ix.write_meta(index, {**meta, "dirty": False, "shared_cross": False})
+    validation.reused_index = len(converted)
+    return validation
+
+
+def _outcome(source: SourceFile, r: pipeline.FileResult, ctx: st._Context) -> st.FileOutcome:
+    outcome = st.FileOutcome(r.display, r.slug, r.ident, r.diagnostics, path=str(source.path.resolve()),
+                             stamp=ix.file_stamp(source.path))
+    if r.slug is not None:
+        space = ctx.library.pattern_space
+        locs = r.locations or {}
+        outcome.id_targets, outcome.lines, outcome.shared = r.id_targets, r.lines, r.shared
+        outcome.locator = FileLocs(locs).reduce(predicates=set(ctx.plan.predicates), declared=ctx.plan.declared,
+                                                space=space)
+        outcome.shared_locs = [(s, p, fld, line) for (s, p), (fld, line) in locs.items() if not s.startswith(space)]
+    return outcome
+
+
+def _shared_results(rows: ix.Rows, only_displays: set[str], changed: bool, ctx: st._Context) -> list[Result]:
+    """Results on shared nodes reported at the only files: kept, or recomputed from every file's
+    kept descriptions when they changed."""
+    if changed:
+        shared = st.SharedState()
+        for display, blob in rows.db.execute("SELECT display, shared FROM files WHERE slug IS NOT NULL ORDER BY ord"):
+            lines, locs = ix.unpack(blob)
+            shared.add(display, lines, locs, ctx)
+        found = shared.results([], ctx)
+        by_file: dict[str, list] = defaultdict(list)
+        for r in found:
+            by_file[r.file].append(st.result_tuple(r))
+        rows.set_shared_results({file: ix.pack(items) for file, items in by_file.items()})
+        return [r for r in found if r.file in only_displays]
+    out = []
+    for (blob,) in (rows.get(sorted(only_displays), "shared_results").values()):
+        for item in ix.unpack(blob) or []:
+            out.append(Result(*item[:11], also=list(item[11])))
+    return out
+

@@ -1,0 +1,358 @@
+"""Benchmark: the served library under hostile clients, while a cheap query is sent every 0.5 s.
+
+Run from the repository root (not collected by pytest):
+
+    python tests/benchmarks/bench_reliability.py [--store DIR] [--seconds S] [--workers W]
+
+Without --store it builds one from ../shared/corpus/commons-os. It starts
+``patternkg serve`` with its defaults (except --workers and --timeout, printed),
+then runs each attack for S seconds (default 20) and stops it:
+
+- ``slow-bodies``: 3 x workers connections sending a POST body one byte a second;
+- ``idle-connections``: 1,100 connections that open and send nothing (more than
+  granian's old fixed limit of 1,024), then 1,100 more that send one request and
+  stay open;
+- ``non-reading``: 60 clients asking for a large result (the whole library as
+  N-Triples, about 8 MB) and never reading it;
+- ``timeout-flood``: ``workers`` clients looping queries that run into the time
+  limit, all from 127.0.0.1 (the per-client cap applies), and again from
+  ``workers`` different addresses (127.0.0.11, .12, ...: every worker is held);
+- ``crash-flood``: 4 clients looping the 10 KB query of 2,500 nested braces.
+
+The cheap query (``ASK``) comes from another loopback address (127.0.0.2), as
+another user's would. Per attack it prints: cheap queries answered (200) / sent,
+their p50 and max latency, the statuses of the others, the peak RSS of the server
+(all its processes: granian and the query workers) and what the attackers got.
+Targets: every cheap query answered, max latency under 1 s, except in the
+timeout flood from many addresses, where it gets 503 with Retry-After at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import quote
+
+CHEAP = "/sparql?query=" + quote("ASK { ?s ?p ?o }")
+SLOW = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }")
+LARGE = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
+NESTED = "SELECT * WHERE " + "{" * 2500 + "}" * 2500
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tree(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = [pid], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            found.append(c)
+            todo.append(c)
+    return found
+
+
+def rss_mib(pid: int) -> float:
+    total = 0
+    for p in tree(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                total += next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+        except (OSError, StopIteration):
+            pass
+    return total / 1024
+
+
+class Probe:
+    """Sends the cheap query every 0.5 s from 127.0.0.2 and samples the server's RSS."""
+
+    def __init__(self, port: int, pid: int) -> None:
+        self.port, self.pid = port, pid
+        self.latencies: list[float] = []
+        self.statuses: Counter[str] = Counter()
+        self.retry_after: Counter[str] = Counter()
+        self.peak = 0.0
+        self.sent = 0
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self._probe), threading.Thread(target=self._memory)]
+
+    def __enter__(self) -> Probe:
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+
+    def _memory(self) -> None:
+        while not self.stop.is_set():
+            self.peak = max(self.peak, rss_mib(self.pid))
+            self.stop.wait(0.2)
+
+    def _probe(self) -> None:
+        while not self.stop.is_set():
+            start = time.monotonic()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30, source_address=("127.0.0.2", 0))
+                self.sent += 1  # a new query text each time: the server's answer cache must not answer it
+                conn.request("GET", CHEAP + quote(f" # {self.sent}"))
+                r = conn.getresponse()
+                r.read()
+                conn.close()
+                status = str(r.status)
+                if r.getheader("Retry-After"):
+                    self.retry_after[status] += 1
+            except OSError as exc:
+                status = type(exc).__name__
+            elapsed = time.monotonic() - start
+            self.statuses[status] += 1
+            if status == "200":
+                self.latencies.append(elapsed)
+            self.stop.wait(max(0.0, 0.5 - elapsed))
+
+
+def report(name: str, probe: Probe, attackers: Counter[str]) -> None:
+    lat = sorted(probe.latencies)
+    sent = sum(probe.statuses.values())
+    p50 = lat[len(lat) // 2] * 1000 if lat else float("nan")
+    worst = lat[-1] * 1000 if lat else float("nan")
+    others = {k: v for k, v in probe.statuses.items() if k != "200"}
+    retry = f" (Retry-After on {dict(probe.retry_after)})" if probe.retry_after else ""
+    print(f"{name:<26} {len(lat):>4}/{sent:<4} {p50:>8.1f} {worst:>9.1f} {probe.peak:>9.0f}  "
+          f"probe errors: {others or '-'}{retry}; attackers got: {dict(attackers)}", flush=True)
+
+
+def request_bytes(method: str, path: str, body: bytes = b"", content_type: str = "application/sparql-query") -> bytes:
+    head = f"{method} {path} HTTP/1.1\r\nHost: bench\r\n"
+    if method == "POST":
+        head += f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+    return head.encode() + b"\r\n" + body
+
+
+def status_of(data: bytes) -> str:
+    parts = data.split(b" ", 2)
+    return parts[1].decode() if len(parts) > 1 and data.startswith(b"HTTP/") else ("closed" if not data else "?")
+
+
+def attack_slow_bodies(port: int, seconds: float, n: int, got: Counter[str]) -> None:
+    def one() -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                s = socket.create_connection(("127.0.0.1", port), timeout=seconds)
+                s.sendall(b"POST /sparql HTTP/1.1\r\nHost: bench\r\nContent-Type: application/sparql-query\r\n"
+                          b"Content-Length: 1000\r\n\r\n")
+                while time.monotonic() < deadline:
+                    s.sendall(b"A")
+                    time.sleep(1.0)
+                    s.setblocking(False)
+                    try:
+                        data = s.recv(200)
+                        got[status_of(data)] += 1
+                        break
+                    except BlockingIOError:
+                        pass
+                    finally:
+                        s.setblocking(True)
+                s.close()
+            except OSError as exc:
+                got[type(exc).__name__] += 1
+
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def attack_idle(port: int, seconds: float, got: Counter[str]) -> None:
+    socks = []
+    deadline = time.monotonic() + seconds
+    for i in range(1100):
+        try:
+            socks.append(socket.create_connection(("127.0.0.1", port), timeout=2))
+        except OSError as exc:
+            got[type(exc).__name__] += 1
+    half = time.monotonic() + seconds / 2
+    while time.monotonic() < half:
+        time.sleep(0.1)
+    for s in socks:
+        s.close()
+    socks = []
+    for i in range(1100):  # keep-alive connections that made one request and stay idle
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.sendall(request_bytes("GET", "/health"))
+            got[status_of(s.recv(100))] += 1
+            socks.append(s)
+        except OSError as exc:
+            got[type(exc).__name__] += 1
+        if time.monotonic() > deadline:
+            break
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+    for s in socks:
+        s.close()
+
+
+def attack_non_reading(port: int, seconds: float, got: Counter[str]) -> None:
+    socks = []
+    request = request_bytes("POST", "/sparql", LARGE.encode())
+    request = request.replace(b"Host: bench\r\n", b"Host: bench\r\nAccept: application/n-triples\r\n")
+    deadline = time.monotonic() + seconds
+    for _ in range(60):
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=60)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(request)
+            socks.append(s)
+        except OSError as exc:
+            got[type(exc).__name__] += 1
+    for s in socks:
+        try:
+            s.settimeout(max(0.1, deadline - time.monotonic()))
+            got[status_of(s.recv(100))] += 1  # the status line; the body is never read
+        except OSError as exc:
+            got[type(exc).__name__] += 1
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+    for s in socks:
+        s.close()
+
+
+def attack_loop(port: int, seconds: float, sources: list[str], body: bytes, got: Counter[str]) -> None:
+    def one(source: str) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120, source_address=(source, 0))
+                conn.request("POST", "/sparql", body=body, headers={"Content-Type": "application/sparql-query"})
+                r = conn.getresponse()
+                r.read()
+                conn.close()
+                got[str(r.status)] += 1
+                if r.status in (429, 503) and r.getheader("Retry-After") and r.getheader("Retry-After") != "0":
+                    time.sleep(0.05)  # a hostile client ignores Retry-After
+            except OSError as exc:
+                got[type(exc).__name__] += 1
+
+    threads = [threading.Thread(target=one, args=(s,)) for s in sources]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def settle(port: int, limit: float = 60.0) -> None:
+    """Wait until every worker is ready again (killed ones replaced) and connections are closed."""
+    time.sleep(2.0)
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/health")
+            health = json.loads(conn.getresponse().read())
+            conn.close()
+            if health.get("starting") == 0 and health.get("busy") == 0:
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.5)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--store", type=Path)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=10.0)
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="bench-reliability-"))
+    server = None
+    try:
+        store = args.store
+        if store is None:
+            corpus = Path("../shared/corpus/commons-os")
+            if not corpus.is_dir():
+                print("no --store and no ../shared/corpus/commons-os", file=sys.stderr)
+                return 2
+            store = scratch / "store"
+            subprocess.run([sys.executable, "-m", "patternkg", "build", str(corpus), "--store", str(store), "-q"],
+                           check=False, stdout=subprocess.DEVNULL)
+        port = free_port()
+        command = [sys.executable, "-m", "patternkg", "serve", "--store", str(store), "--port", str(port),
+                   "--workers", str(args.workers), "--timeout", str(args.timeout), "--max-rows", "1000000",
+                   "--dumps-dir", str(scratch / "dumps")]
+        log = open(scratch / "server.log", "wb")  # noqa: SIM115
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/health")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            print((scratch / "server.log").read_text(), file=sys.stderr)
+            return 1
+        print("patternkg serve " + " ".join(command[4:]).replace(str(store), "STORE").replace(str(scratch), "TMP"))
+        print(f"{'attack':<26} {'answered':>9} {'p50 ms':>8} {'max ms':>9} {'peak MiB':>9}")
+        seconds = args.seconds
+        with Probe(port, server.pid) as probe:
+            time.sleep(min(5.0, seconds))
+        report("(no attack)", probe, Counter())
+        attacks = [
+            ("slow-bodies", lambda got: attack_slow_bodies(port, seconds, 3 * args.workers, got)),
+            ("idle-connections", lambda got: attack_idle(port, seconds, got)),
+            ("non-reading", lambda got: attack_non_reading(port, seconds, got)),
+            ("timeout-flood (1 addr)", lambda got: attack_loop(
+                port, seconds, ["127.0.0.1"] * args.workers, SLOW.encode(), got)),
+            ("timeout-flood (N addrs)", lambda got: attack_loop(
+                port, seconds, [f"127.0.0.{11 + i}" for i in range(args.workers)], SLOW.encode(), got)),
+            ("crash-flood", lambda got: attack_loop(port, seconds, ["127.0.0.1"] * 4, NESTED.encode(), got)),
+        ]
+        for name, attack in attacks:
+            got: Counter[str] = Counter()
+            with Probe(port, server.pid) as probe:
+                attack(got)
+            report(name, probe, got)
+            settle(port)
+        return 0
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
