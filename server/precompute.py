@@ -9,9 +9,9 @@ library (issue 14). The sidecar is one SQLite file (read-only once written) with
   their own ``.rq`` run once; the queries with a finite set of parameter values are
   answered for every value at once by a *bulk* query, ``queries/bulk/<name>.rq``: the same
   SPARQL with the parameter projected and sorted on first (``#+ answers:`` names the query,
-  ``#+ key:`` the parameters projected). ``#+ filter: {p: q}`` derives the answers for each
-  value of parameter ``p`` by keeping the rows whose ``?pattern`` is in the answer of query
-  ``q`` for that value (``top-assessed`` within a domain = its ranking restricted to
+  ``#+ key:`` the parameters projected). ``#+ filter: {p: q}`` (or ``{p: [q, column]}``)
+  derives the answers for each value of parameter ``p`` by keeping the rows whose
+  ``?pattern`` (or ``?column``) is in the answer of query ``q`` for that value (``top-assessed`` within a domain = its ranking restricted to
   ``by-domain`` of the domain, which is what the query's domain test does). A key that has
   no list has an empty answer.
 - ``pattern`` / ``member``: the patterns (in slug order) and which entities and communities
@@ -50,7 +50,7 @@ from .catalogue import QUERIES_DIR, load_catalogue, page
 __all__ = ["ANSWERS_FILE", "FORMAT_VERSION", "BulkQuery", "load_bulk", "write_answers"]
 
 ANSWERS_FILE = "answers.sqlite"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 BULK_DIR = QUERIES_DIR / "bulk"
 
 _XSD_STRING = XSD + "string"
@@ -89,7 +89,10 @@ class BulkQuery:
         self.path = path
         self.answers: str = header["answers"]
         self.key: list[str] = list(header.get("key") or [])
-        self.filter: dict[str, str] = dict(header.get("filter") or {})
+        #: parameter -> (query, column): see the module docstring
+        self.filter: dict[str, tuple[str, str]] = {
+            param: (spec, "pattern") if isinstance(spec, str) else (spec[0], spec[1])
+            for param, spec in (header.get("filter") or {}).items()}
         self.sparql = "\n".join(line for line in text.splitlines() if not line.startswith("#+"))
 
 
@@ -212,26 +215,27 @@ def _whole_answers(store: Store, writer: _ListWriter, encoder: CellEncoder) -> N
                 writer.add(query.name, "", encoder.row(solution, columns))
             writer.keys[query.name] = []
     bulk = load_bulk()
-    needed = {other for spec in bulk.values() for other in spec.filter.values()}
+    needed = {other for spec in bulk.values() for other, _ in spec.filter.values()}
     members: dict[str, dict[str, list[str]]] = {}  # query -> pattern IRI -> keys of its lists
     for name in _order(bulk):
         spec = bulk[name]
         columns = catalogue[name].column_names
         memberships = members.setdefault(name, defaultdict(list)) if name in needed else None
-        filters = [(param, members[other]) for param, other in spec.filter.items()]
+        filters = [(members[other], column) for other, column in spec.filter.values()]
         for solution in store.query(spec.sparql):
             key = key_text(solution[k] for k in spec.key)
             row = encoder.row(solution, columns)
-            pattern = solution["pattern"]
+            pattern = solution["pattern"] if memberships is not None else None
             writer.add(name, key + "\t" * len(filters), row)
             if pattern is not None:
                 if memberships is not None and (not memberships[pattern.value]
                                                 or memberships[pattern.value][-1] != key):
                     memberships[pattern.value].append(key)
-                for i, (_, of) in enumerate(filters):
-                    for value in of.get(pattern.value, ()):
-                        rest = ["" if j != i else value for j in range(len(filters))]
-                        writer.add(name, "\t".join([key, *rest]), row)
+            for i, (of, column) in enumerate(filters):
+                subject = solution[column]
+                for value in of.get(subject.value, ()) if subject is not None else ():
+                    rest = ["" if j != i else value for j in range(len(filters))]
+                    writer.add(name, "\t".join([key, *rest]), row)
         writer.keys[name] = spec.key + list(spec.filter)
     writer.close()
 
@@ -243,7 +247,7 @@ def _order(bulk: dict[str, BulkQuery]) -> list[str]:
     def visit(name: str) -> None:
         if name in done:
             return
-        for other in bulk[name].filter.values():
+        for other, _ in bulk[name].filter.values():
             visit(other)
         done.append(name)
 

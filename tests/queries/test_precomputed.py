@@ -29,7 +29,7 @@ ORDER = {
     "top-assessed": ("score", "slug"), "similar": ("score", "shared_entities", "slug"),
     "path": ("hops", "via1", "via2", "via3"), "dangling-references": ("token",),
     "one-sided-relations": ("slug", "kind", "target_slug"), "review-queue": ("confidence", "slug", "target"),
-    "stats": ("facet", "count", "value"), "search": ("match", "slug"),
+    "stats": ("facet", "count", "value"), "search": ("match", "slug"), "enablers": ("source", "weight", "slug"),
 }
 
 
@@ -101,6 +101,10 @@ def check_library(pinned: Pinned, store: Store, *, sample: int | None, paths: in
         pinned.check("top-assessed", {"dimension": dimension}, limit=10, offset=5)
         for domain in some(domains):
             pinned.check("top-assessed", {"dimension": dimension, "domain": domain, "limit": "1000"}, limit=1000)
+    for target in some(patterns):
+        pinned.check("enablers", {"target": target})
+        for domain in some(domains)[:3]:
+            pinned.check("enablers", {"target": target, "domain": domain})
     for pattern in some(patterns):
         total = pinned.check("similar", {"pattern": pattern})
         if total > 3:
