@@ -55,11 +55,17 @@ def strict_params(raw: bytes) -> MultiDict[str, str]:
     return params
 
 
+def default_retry_after(status: int) -> int | None:
+    """``Retry-After`` for a refusal that carries no estimate of its own: every 429 and
+    503 (busy, timed out, crashed or starting) is worth trying again, after a second."""
+    return 1 if status in (429, 503) else None
+
+
 def error_response(status: int, error: str, message: str, *, retry_after: int | None = None) -> Response:
     response = jsonify({"error": error, "message": message, "status": status})
     response.status_code = status
-    if retry_after is None and error == "busy":
-        retry_after = 1
+    if retry_after is None:
+        retry_after = default_retry_after(status)
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     return response

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs
 
 from werkzeug.wsgi import get_current_url
 
-from .errors import QUERY_ERROR_STATUS
+from .errors import QUERY_ERROR_STATUS, default_retry_after
 from .guard import DEFAULT_MAX_DEPTH, RequestRefused, inspect_query
 from .negotiation import negotiate
 from .pool import QueryError, QueryPool
@@ -85,8 +85,9 @@ class SparqlFastPath:
             body = json.dumps({"error": exc.kind, "message": exc.message, "status": status},
                               separators=(",", ":")).encode() + b"\n"
             headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-            if exc.retry_after is not None:
-                headers.append(("Retry-After", str(exc.retry_after)))
+            retry_after = exc.retry_after if exc.retry_after is not None else default_retry_after(status)
+            if retry_after is not None:
+                headers.append(("Retry-After", str(retry_after)))
             start_response(f"{status} {_REASONS.get(status, '')}".rstrip(), headers + self.extra_headers)
             return [body]
         offer = results_offer if kind == "results" else graph_offer

@@ -84,3 +84,16 @@ def test_allowed(query: str, form: str | None) -> None:
 def test_update_refused(update: str) -> None:
     with pytest.raises(UpdateRefused):
         inspect_query(update)
+
+
+def test_every_429_and_503_says_when_to_try_again() -> None:
+    from flask import Flask
+
+    from patternkg.server.errors import error_response
+
+    with Flask(__name__).app_context():
+        for status, kind in ((503, "timeout"), (503, "worker-crashed"), (429, "too-many-requests"), (503, "busy")):
+            assert error_response(status, kind, "x").headers["Retry-After"] == "1", kind
+        assert error_response(503, "busy", "x", retry_after=7).headers["Retry-After"] == "7"
+        assert "Retry-After" not in error_response(400, "syntax", "x").headers
+        assert "Retry-After" not in error_response(422, "rows", "x").headers
