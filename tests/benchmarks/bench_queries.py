@@ -3,7 +3,7 @@
 Run from the repository root::
 
     python tests/benchmarks/bench_queries.py --copies 105 [--requests 30] \\
-        [--library /work/data/lib100k] [--store-1x DIR] [--store-nx DIR] [--throughput-seconds 10]
+        [--library LIB100K] [--store-1x DIR] [--store-nx DIR] [--throughput-seconds 10]
 
 Builds (unless given) an Oxigraph store from ``../shared/corpus/commons-os`` and one from
 the library made of ``--copies`` renamed copies of it (:func:`corpus10x.make_corpus`; copy
