@@ -208,27 +208,20 @@ class Worker:
         return json.dumps(doc, ensure_ascii=False).encode()
 
     def op_dump(self, fmt: str, output: str) -> bytes:
-        """Write the whole store to *output* (via the converter's export when present)."""
+        """Write the whole store to *output* with the converter's export (every dump format).
+
+        A dump is the server's own work, not a client's query: the address-space cap of
+        queries is lifted while it runs (only the soft limit is set, see :func:`main`), so
+        neither loading the converter nor serialising a large library fails on it. Before,
+        an import that failed under the cap fell back silently to a partial list of formats."""
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
         try:
-            from patternkg.converter.api import export  # type: ignore[attr-defined]
-        except ImportError:
-            export = None
-        if export is not None:
+            from patternkg.converter.api import export
+
             export(store=self.store, format=fmt, output=output, base_iri=self.base_iri)
-            return b""
-        if fmt == "nquads":
-            self.store.dump(output, format=ox.RdfFormat.N_QUADS)
-        elif fmt == "trig":
-            self.store.dump(output, format=ox.RdfFormat.TRIG, prefixes=self.prefixes)
-        elif fmt == "turtle":
-            triples = [q.triple for q in self.store]
-            with open(output, "wb") as f:
-                f.write(self.serialize(list(dict.fromkeys(triples)), "TURTLE"))
-        elif fmt == "jsonld":
-            with open(output, "wb") as f:
-                f.write(self._jsonld([q.triple for q in self.store]))
-        else:
-            raise ValueError(f"unknown dump format {fmt!r}")
+        finally:
+            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
         return b""
 
     def op_ping(self) -> bytes:
@@ -251,7 +244,8 @@ def main(argv: list[str]) -> int:
         worker = Worker(config)
         memory = config.get("memory_limit")
         if memory:
-            resource.setrlimit(resource.RLIMIT_AS, (int(memory), int(memory)))
+            # the soft limit only: a client's query cannot change it, and op_dump lifts it
+            resource.setrlimit(resource.RLIMIT_AS, (int(memory), resource.getrlimit(resource.RLIMIT_AS)[1]))
     except Exception as exc:  # noqa: BLE001 - reported to the parent verbatim
         conn_out.send_bytes(json.dumps(["fatal", f"{type(exc).__name__}: {exc}"]).encode())
         return 1
