@@ -44,6 +44,9 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
+from pkserver_helpers import child_pids  # noqa: E402
+
 CHEAP = "/sparql?query=" + quote("ASK { ?s ?p ?o }")
 SLOW = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }")
 LARGE = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
@@ -57,21 +60,8 @@ def free_port() -> int:
 
 
 def tree(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    found, todo = [pid], [pid]
-    while todo:
-        for c in children.get(todo.pop(), []):
-            found.append(c)
-            todo.append(c)
-    return found
+    """*pid* and all its descendants."""
+    return [pid, *child_pids(pid)]
 
 
 def rss_mib(pid: int) -> float:

@@ -38,6 +38,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "server"))
+from pkserver_helpers import child_pids  # noqa: E402
 from bench_since import run_since  # noqa: E402
 from corpus10x import make_corpus  # noqa: E402
 
@@ -56,29 +58,14 @@ print(json.dumps(out))
 """
 
 
-def tree_rss() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    return children
-
-
 def rss_of_tree(root: int) -> int:
-    children, total, todo = tree_rss(), 0, [root]
-    while todo:
-        pid = todo.pop()
+    total = 0
+    for pid in (root, *child_pids(root)):
         try:
             with open(f"/proc/{pid}/statm") as f:
                 total += int(f.read().split()[1]) * PAGE
         except (OSError, ValueError, IndexError):
             pass
-        todo += children.get(pid, [])
     return total
 
 
