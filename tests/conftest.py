@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -95,13 +94,16 @@ EXPECTED_LINKS = {
 }
 
 
-@dataclass(frozen=True)
 class TwoLibraries:
-    a: Path
-    b: Path
-    base_a: str = BASE_A
-    base_b: str = BASE_B
-    expected_links: frozenset = frozenset(EXPECTED_LINKS)
+    """The folders of the two libraries, their base IRIs and the links they must get.
+
+    (A plain class: tests/converter/test_seed.py loads this file outside ``sys.modules``,
+    where ``@dataclass`` cannot resolve its annotations.)"""
+
+    def __init__(self, a: Path, b: Path) -> None:
+        self.a, self.b = a, b
+        self.base_a, self.base_b = BASE_A, BASE_B
+        self.expected_links = frozenset(EXPECTED_LINKS)
 
 
 @pytest.fixture(scope="session")
