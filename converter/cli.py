@@ -54,6 +54,8 @@ def emit_report(report: BuildReport, fmt: str, *, quiet: bool, strict: bool = Fa
                    "a new path, an empty folder or a store patternkg wrote.")
 @click.option("--compact/--no-compact", default=True, show_default=True,
               help="Compact the finished store: ~15% more build time, queries on it up to 2-4x faster.")
+@click.option("--full", is_flag=True,
+              help="Read and convert every file, even when the store has a generation to update.")
 @report_option
 @strict_option
 @quiet_option
@@ -64,7 +66,7 @@ def emit_report(report: BuildReport, fmt: str, *, quiet: bool, strict: bool = Fa
                    "in the named graph <BASE_IRI>dataset, patterns shared across libraries linked by "
                    "skos:exactMatch/closeMatch (docs/server.md#several-libraries). --base-iri then names "
                    "the whole (<BASE>dataset) and must differ from every library's.")
-def build(sources, base_iri, max_file_size, jobs, store_dir, compact, report_format, strict, quiet, timestamp,
+def build(sources, base_iri, max_file_size, jobs, store_dir, compact, full, report_format, strict, quiet, timestamp,
           allow_empty, libraries):
     """Convert a library into an on-disk Oxigraph store.
 
@@ -72,8 +74,11 @@ def build(sources, base_iri, max_file_size, jobs, store_dir, compact, report_for
     with one atomic rename, so a failed or interrupted build leaves the current
     store intact and a running server never sees a half-written one. DIR must be
     new, empty or a store patternkg wrote (anything else is refused, exit status
-    2; nothing foreign is ever deleted). Files that cannot be converted are
-    reported and skipped. Exit status: 0 when no file failed, 1 when any did
+    2; nothing foreign is ever deleted). When DIR's current generation was
+    built with the same settings, only files whose content changed are read
+    again and the new generation is the previous one plus the changes, the same
+    triples as a full build (--full forces one). Files that cannot be converted
+    are reported and skipped. Exit status: 0 when no file failed, 1 when any did
     (with --strict, also when there are warnings).
     """
     if libraries:
@@ -85,7 +90,7 @@ def build(sources, base_iri, max_file_size, jobs, store_dir, compact, report_for
     require_patterns(sources, allow_empty=allow_empty)
     try:
         report = build_store(store=store_dir, sources=sources, base_iri=base_iri, max_file_size=max_file_size,
-                             jobs=jobs, progress=not quiet, issued=timestamp, compact=compact,
+                             jobs=jobs, progress=not quiet, issued=timestamp, compact=compact, full=full,
                              notify=lambda line: click.echo(f"patternkg: {line}", err=True))
     except StoreDirError as exc:
         fail(exc)
