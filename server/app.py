@@ -25,6 +25,7 @@ from flask import Flask, Response, request
 from patternkg.converter.dumps import jsonld_context, library_prefixes
 from patternkg.converter.storedir import Generation, open_generation
 
+from .libraries import ServedLibraries, served_libraries
 from .config import ServerConfig
 from .errors import error_response, register_error_handlers, strict_params
 from .fastpath import SparqlFastPath
@@ -66,6 +67,9 @@ class AppState:
     request: the attribute is replaced (never mutated) when the server moves to a new one."""
     watcher: Any = None
     """The :class:`~.generations.GenerationWatcher` of this process (None outside a served process)."""
+    libraries: ServedLibraries = field(default_factory=ServedLibraries)
+    """The libraries of a multi-library store (:mod:`.libraries`; empty for one library), as built
+    in the generation served at start-up."""
 
 
 def _jsonld_context(config: ServerConfig) -> dict[str, Any] | None:
@@ -124,7 +128,8 @@ def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
         pool = _remote(config, settings)
     dumps_dir = Path(config.dumps_dir) if config.dumps_dir else Path(tempfile.mkdtemp(prefix="patternkg-dumps-"))
     app.extensions["patternkg"] = AppState(
-        config=config, pool=pool, dumps_dir=dumps_dir, prefixes=settings.prefixes, generation=generation
+        config=config, pool=pool, dumps_dir=dumps_dir, prefixes=settings.prefixes, generation=generation,
+        libraries=served_libraries(generation.metadata if generation is not None else None),
     )
     register_error_handlers(app)
 
@@ -156,7 +161,7 @@ def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
         _enable_cors(app, config.cors_origins)
 
     app.register_blueprint(sparql.bp)
-    app.register_blueprint(linkeddata.make_blueprint(config))
+    app.register_blueprint(linkeddata.make_blueprint(config, libraries=app.extensions["patternkg"].libraries))
     app.register_blueprint(dumps.bp)
     app.register_blueprint(health.bp)
     from .query_api import make_blueprint as queries_blueprint

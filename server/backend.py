@@ -180,9 +180,10 @@ class RemoteBackend:
 
     def query(self, query: str, results_format: str, graph_format: str, *,
               default_graph: list[str] | None = None, named_graphs: list[str] | None = None,
-              base_iri: str | None = None) -> tuple[str, bytes]:
+              base_iri: str | None = None, query_dataset: bool = False) -> tuple[str, bytes]:
         """Run a SPARQL query; returns ``("results", body)`` or ``("graph", body)`` in the format asked for.
-        Relative IRIs in the query are resolved against *base_iri* (the request URL)."""
+        Relative IRIs in the query are resolved against *base_iri* (the request URL). *query_dataset*
+        is unused: the engine reads the query's FROM clauses itself."""
         return self.run("query", query=query, results_format=results_format, graph_format=graph_format,
                         default_graph=default_graph, named_graphs=named_graphs, base_iri=base_iri)
 

@@ -3,7 +3,8 @@
 Contract of :func:`describe_dataset`: the VoID/DCAT triples the converter wrote
 (``<BASE>dataset`` and its ``<BASE>dataset...`` or blank nodes, or an older
 ``<BASE>graph/meta`` graph; for a store without any, a minimal ``void:triples``
-count), plus what only the server knows:
+count; for a store of several libraries, also the description of each ``void:subset``: each
+library's dataset, :mod:`patternkg.converter.libraries`), plus what only the server knows:
 
 - ``void:sparqlEndpoint`` and a ``dcat:DataService`` for ``/sparql``;
 - every dump: ``void:dataDump <url>`` and a ``dcat:distribution``
@@ -57,6 +58,7 @@ def stored_description(library: Library, construct: Callable[[str], list[ox.Trip
             {{ GRAPH {_n(meta)} {{ ?s ?p ?o }} }}
             UNION {{ BIND({ds} AS ?s) ?s ?p ?o }}
             UNION {{ {ds} ?x ?s . FILTER(isBlank(?s) || STRSTARTS(STR(?s), {ox.Literal(ds.value)})) ?s ?p ?o }}
+            UNION {{ {ds} {_n(VOID + "subset")} ?s . ?s ?p ?o }}
         }}"""
     )
     if not triples:

@@ -97,7 +97,8 @@ def run(query: str, default_graph: list[str] | None, named_graphs: list[str] | N
     state = current_app.extensions["patternkg"]
     info = inspect_query(query, max_depth=state.config.max_query_depth)  # the endpoint's own checks
     pool = state.pool
-    kind, body = pool.query(query, "JSON", "N_TRIPLES", default_graph=default_graph, named_graphs=named_graphs)
+    kind, body = pool.query(query, "JSON", "N_TRIPLES", default_graph=default_graph, named_graphs=named_graphs,
+                            query_dataset=info.dataset)
     if kind != "results":
         triples = [q.triple for q in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)]
         rows = [[_term_of(t.subject), _term_of(t.predicate), _term_of(t.object)] for t in triples[:MAX_SHOWN]]

@@ -79,7 +79,8 @@ class SparqlFastPath:
             return self.wsgi_app(environ, start_response)
         try:
             kind, body = self.pool.query(query, results_offer.format, graph_offer.format,
-                                         base_iri=get_current_url(environ, strip_querystring=True))
+                                         base_iri=get_current_url(environ, strip_querystring=True),
+                                         query_dataset=info.dataset)
         except QueryError as exc:
             status = QUERY_ERROR_STATUS.get(exc.kind, 500)
             body = json.dumps({"error": exc.kind, "message": exc.message, "status": status},

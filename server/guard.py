@@ -21,6 +21,8 @@ Contract of :func:`inspect_query`:
   ``CONSTRUCT`` or ``DESCRIBE``; an update keyword there raises
   :class:`UpdateRefused`; ``None`` means "unknown" and the parser's own error
   message will tell the client what is wrong;
+- ``dataset`` tells whether the query has a ``FROM`` (or ``FROM NAMED``) clause, so that the
+  worker evaluates it on the dataset it names rather than on the union of the graphs;
 - a query nested deeper than ``max_depth`` raises :class:`QueryTooDeep` (400).
   Oxigraph parses and evaluates recursively, so a deep enough query overflows the
   worker's stack and kills it (2,500 nested ``{`` do, in 10 KB). The depth counted
@@ -89,6 +91,9 @@ class QueryTooDeep(RequestRefused):
 class QueryInfo:
     form: str | None
     """SELECT, ASK, CONSTRUCT, DESCRIBE, or None when the lexer cannot tell."""
+    dataset: bool = False
+    """Whether the query names its own dataset (``FROM``/``FROM NAMED``): it is then evaluated on
+    that dataset, not on the endpoint's default (the union of the store's graphs)."""
 
 
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
@@ -147,6 +152,7 @@ _CACHEABLE_QUERY = 4096
 def _inspect(query: str, max_depth: int) -> QueryInfo:
     text = unescape_codepoints(query)
     form: str | None = None
+    dataset = False
     seen_form = False
     expect_prologue_arg = 0
     depth = 0
@@ -186,6 +192,8 @@ def _inspect(query: str, max_depth: int) -> QueryInfo:
         word = m.group(0)
         if _has_service(word):
             raise ServiceRefused("SERVICE is not allowed on this endpoint (federated queries are refused)")
+        if word.upper() == "FROM":
+            dataset = True
         if groups and word.upper() in _OPERATOR_WORDS:
             groups[-1] += 1
             depth += 1
@@ -205,7 +213,7 @@ def _inspect(query: str, max_depth: int) -> QueryInfo:
             form = upper
         elif upper in UPDATE_KEYWORDS:
             raise UpdateRefused("this endpoint is read-only: SPARQL Update is not accepted")
-    return QueryInfo(form=form)
+    return QueryInfo(form=form, dataset=dataset)
 
 
 _inspect_cached = lru_cache(maxsize=512)(_inspect)

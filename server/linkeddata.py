@@ -24,7 +24,7 @@ as validated ``NamedNode`` terms (:mod:`.descriptions`).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -146,26 +146,50 @@ def _local(iri: str) -> str | None:
     return "/" + iri[len(PROJECT_ROOT):] if iri.startswith(PROJECT_ROOT) else None
 
 
-def make_blueprint(config: ServerConfig) -> Blueprint:
+def make_blueprint(config: ServerConfig, *, libraries: Sequence[Any] = ()) -> Blueprint:
+    """The routes; *libraries* (:class:`~.libraries.ServedLibrary`, of a multi-library store) add
+    each library's IRIs: ``<its base path>pattern/<slug>``, its other resources and its
+    ``dataset``. The short paths (``/pattern/<slug>``, ...) and the IRIs under a path that several
+    bases share answer for the first of them (config's base, then the libraries in build order)
+    that describes the resource, else the first that references it."""
     bp = Blueprint("linkeddata", __name__, template_folder="templates")
     library = Library(config.base_iri)
     ontology = OntologyDocument(Path(config.ontology_file))
     base_path = _path(config.base_iri)
+    # base path -> the libraries whose IRIs have it ("" : the short local paths)
+    spaces: dict[str, list[Library]] = {"": [library], base_path: [library]}
+    for lib in libraries:
+        spaces[""].append(lib.library)
+        spaces.setdefault(_path(lib.base_iri), []).append(lib.library)
+    library_paths = {space: libs for space, libs in spaces.items() if space not in ("", base_path)}
 
     def route(rules: set[str], name: str, view: Callable[..., Response], **defaults: Any) -> None:
         for i, rule in enumerate(sorted(r for r in rules if r)):
             bp.add_url_rule(rule, f"{name}{i}" if i else name, view, **({"defaults": defaults} if defaults else {}))
 
+    def resolve(space: str, make: Callable[[Library], str]) -> tuple[str, bool, bool] | None:
+        """(IRI, described, referenced) of the first library of *space* describing (else referencing)
+        the IRI *make* gives; None when none does (or the key makes no valid IRI)."""
+        found = None
+        for candidate in spaces[space if space in spaces else ""]:
+            try:
+                iri = make(candidate)
+            except ValueError:
+                return None
+            described, referenced = _described_or_referenced(iri)
+            if described:
+                return iri, True, referenced
+            if referenced and found is None:
+                found = (iri, False, True)
+        return found
+
     # -- patterns ----------------------------------------------------------------
 
-    def pattern(slug: str) -> Response:
-        try:
-            iri = library.pattern(slug).value
-        except ValueError:
-            abort(404, f"no pattern {slug!r}")
-        described, referenced = _described_or_referenced(iri)
-        if not described and not referenced:
+    def pattern(slug: str, space: str = "") -> Response:
+        found = resolve(space, lambda lib: lib.pattern(slug).value)
+        if found is None:
             abort(404, f"no pattern {slug!r} in this library")
+        iri, described, _referenced = found
         offer = _negotiate()
         if described:
             if offer.format == "html":
@@ -174,17 +198,16 @@ def make_blueprint(config: ServerConfig) -> Blueprint:
         return _missing_pattern(iri, slug, offer)
 
     route({"/pattern/<slug>", base_path + "pattern/<slug>"}, "pattern", pattern)
+    for n, space in enumerate(sorted(library_paths)):
+        route({space + "pattern/<slug>"}, f"library_pattern_{n}", pattern, space=space)
 
     # -- domains, communities, entities, agents, schemes ------------------------
 
-    def resource(segment: str, key: str) -> Response:
-        try:
-            iri = ox.NamedNode(f"{config.base_iri}{segment}/{key}").value
-        except ValueError:
-            abort(404, f"no {segment} {key!r}")
-        described, referenced = _described_or_referenced(iri)
-        if not described and not referenced:
+    def resource(segment: str, key: str, space: str = "") -> Response:
+        found = resolve(space, lambda lib: ox.NamedNode(f"{lib.base}{segment}/{key}").value)
+        if found is None:
             abort(404, f"no {segment} {key!r} in this library")
+        iri = found[0]
         offer = _negotiate()
         if offer.format == "html":
             return html_page(RESOURCE_KINDS[segment], iri, key, lambda: construct(resource_query(iri)))
@@ -193,6 +216,9 @@ def make_blueprint(config: ServerConfig) -> Blueprint:
     for segment in RESOURCE_KINDS:
         route({f"/{segment}/<key>", f"{base_path}{segment}/<key>"}, segment.replace("-", "_"), resource,
               segment=segment)
+        for n, space in enumerate(sorted(library_paths)):
+            route({f"{space}{segment}/<key>"}, f"library_{segment.replace('-', '_')}_{n}", resource,
+                  segment=segment, space=space)
 
     # -- the dataset ---------------------------------------------------------------
 
@@ -201,6 +227,20 @@ def make_blueprint(config: ServerConfig) -> Blueprint:
         if offer.format == "html":
             return html_page("dataset", library.dataset.value, "dataset", _dataset_triples)
         return rdf_response(_dataset_triples(), offer)
+
+    def library_dataset(space: str) -> Response:
+        """A library's own dataset (its VoID, written by the converter into its graph)."""
+        from .dataset import count_triples, stored_description
+
+        own = spaces[space][0]
+        offer = _negotiate(PAGE_OFFERS)
+
+        def triples() -> list[ox.Triple]:
+            return stored_description(own, construct, lambda: count_triples(_run))
+
+        if offer.format == "html":
+            return html_page("dataset", own.dataset.value, "dataset", triples)
+        return rdf_response(triples(), offer)
 
     def _dataset_triples() -> list[ox.Triple]:
         from .dataset import count_triples, describe_dataset, stored_description
@@ -214,6 +254,8 @@ def make_blueprint(config: ServerConfig) -> Blueprint:
         )
 
     route({"/void", "/dataset", base_path + "dataset"}, "void", dataset)
+    for n, space in enumerate(sorted(library_paths)):
+        route({space + "dataset"}, f"library_dataset_{n}", library_dataset, space=space)
 
     # -- the ontology and its controlled vocabularies ----------------------------------
 

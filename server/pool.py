@@ -404,11 +404,14 @@ class QueryPool:
 
     def query(self, query: str, results_format: str, graph_format: str, *,
               default_graph: list[str] | None = None, named_graphs: list[str] | None = None,
-              base_iri: str | None = None) -> tuple[str, bytes]:
+              base_iri: str | None = None, query_dataset: bool = False) -> tuple[str, bytes]:
         """Run a SPARQL query; returns ``("results", body)`` or ``("graph", body)`` in the format asked for.
-        Relative IRIs in the query are resolved against *base_iri* (the protocol's request URL)."""
+        Relative IRIs in the query are resolved against *base_iri* (the protocol's request URL).
+        *query_dataset*: the query has FROM clauses (:attr:`.guard.QueryInfo.dataset`), which
+        then define its dataset when the protocol names no graph."""
+        extra = {"query_dataset": True} if query_dataset else {}
         return self.run("query", query=query, results_format=results_format, graph_format=graph_format,
-                        default_graph=default_graph, named_graphs=named_graphs, base_iri=base_iri)
+                        default_graph=default_graph, named_graphs=named_graphs, base_iri=base_iri, **extra)
 
     def check(self) -> dict[str, int]:
         """Without waiting for any worker: replace idle workers that have died, and count.

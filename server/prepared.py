@@ -45,15 +45,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from pyoxigraph import QueryResultsFormat, Store, parse_query_results
+from pyoxigraph import NamedNode, QueryResultsFormat, Store, parse_query_results
 
 from patternkg.converter.namespaces import DEFAULT_BASE_IRI, XSD, Library
 
 from .answers import AnswerIndex
+from .libraries import LIBRARY_PARAMETER, ServedLibraries
 from .catalogue import COUNT_VARIABLE, ParameterError, StoredQuery, existence_query, load_catalogue, page
 from .pool import QueryError
 
-Runner = Callable[[str], bytes]
+Runner = Callable[..., bytes]
+"""``runner(sparql)`` or ``runner(sparql, graph)``: SPARQL JSON results, on the union of the graphs
+or on the named graph *graph* (a ``NamedNode``) as the default graph."""
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 10_000
@@ -82,19 +85,25 @@ class UnknownResource(LookupError):
 
 
 def store_runner(store: Store) -> Runner:
-    """Run queries on an in-process store (no time limit: for the CLI and tests)."""
+    """Run queries on an in-process store (no time limit: for the CLI and tests); on the union of
+    its graphs, or on the one named *graph* (a library of a multi-library store)."""
+    union = next(iter(store.named_graphs()), None) is not None
 
-    def run(query: str) -> bytes:
-        return store.query(query).serialize(format=QueryResultsFormat.JSON)  # type: ignore[union-attr]
+    def run(query: str, graph: NamedNode | None = None) -> bytes:
+        options: dict[str, Any] = {"default_graph": graph} if graph is not None else (
+            {"use_default_graph_as_union": True} if union else {})
+        return store.query(query, **options).serialize(format=QueryResultsFormat.JSON)  # type: ignore[union-attr]
 
     return run
 
 
 def pool_runner(pool: Any) -> Runner:
-    """Run queries in the endpoint's :class:`~patternkg.server.pool.QueryPool` (time, memory, row caps)."""
+    """Run queries in the endpoint's :class:`~patternkg.server.pool.QueryPool` (time, memory, row caps);
+    on the union of the store's graphs, or on the one named *graph*."""
 
-    def run(query: str) -> bytes:
-        kind, body = pool.run("query", query=query, results_format="JSON", graph_format="N_TRIPLES")
+    def run(query: str, graph: NamedNode | None = None) -> bytes:
+        dataset = {"default_graph": [graph.value], "named_graphs": []} if graph is not None else {}
+        kind, body = pool.run("query", query=query, results_format="JSON", graph_format="N_TRIPLES", **dataset)
         if kind != "results":
             raise TypeError("a prepared query returned a graph")
         return body
@@ -198,9 +207,12 @@ class PreparedQueries:
     def __init__(self, runner: Runner, *, base_iri: str = DEFAULT_BASE_IRI,
                  catalogue: dict[str, StoredQuery] | None = None, cache: bool = False,
                  answers: Callable[[], AnswerIndex | None] | None = None, max_rows: int | None = None,
-                 generation: Callable[[], str] | None = None) -> None:
+                 generation: Callable[[], str] | None = None, libraries: ServedLibraries | None = None) -> None:
         self.runner = runner
-        self.library = Library(base_iri)
+        #: the libraries of a multi-library store: queries take a ``library`` parameter
+        self.libraries = libraries or ServedLibraries()
+        #: the base IRI slugs are bound under: without ``library``, the first library's
+        self.library = self.libraries[0].library if self.libraries else Library(base_iri)
         self.catalogue = catalogue if catalogue is not None else load_catalogue()
         self.cache: _LRU | None = _LRU(CACHE_SIZE) if cache else None
         #: the precomputed answers of the store's generation (:mod:`.answers`), when it has them
@@ -228,13 +240,28 @@ class PreparedQueries:
 
     def run(self, name: str, raw: Mapping[str, str], limit: int | None = None, offset: int = 0) -> Answer:
         """Validate *raw* (parameter name -> text), check resources exist, run one page
-        (*limit* rows from *offset*; every row when *limit* is None); see the module docstring."""
+        (*limit* rows from *offset*; every row when *limit* is None); see the module docstring.
+
+        On a multi-library store, *raw* may hold ``library`` (a library's name or dataset IRI):
+        the query then runs on that library's graph only and its slugs name that library's
+        resources; without it, on every library, slugs naming the first library's."""
         query = self.get(name)
-        terms = query.parse_values(raw, self.library)
+        raw = dict(raw)
+        chosen = self.libraries.find(raw.pop(LIBRARY_PARAMETER)) \
+            if self.libraries and LIBRARY_PARAMETER in raw else None
+        graph = chosen.graph if chosen is not None else None
+        terms = query.parse_values(raw, chosen.library if chosen is not None else self.library)
+        shown = {k: str(v) for k, v in terms.items()}
+        if graph is not None:
+            shown[LIBRARY_PARAMETER] = str(graph)
+
+        def runner(sparql: str) -> bytes:
+            return self.runner(sparql) if graph is None else self.runner(sparql, graph)
+
         resources = query.resources(terms)
         if resources:
             check = existence_query(resources)
-            missing = self._cached(("exists", check), lambda: _bindings(self.runner(check)))
+            missing = self._cached(("exists", check, graph), lambda: _bindings(runner(check)))
             if missing:
                 parameter = missing[0]["parameter"]["value"]
                 param = query.parameter(parameter)
@@ -242,20 +269,20 @@ class PreparedQueries:
                 raise UnknownResource(parameter, param.type, raw.get(parameter, str(param.default)))
         sparql = query.bind(terms)
         paged = page(sparql, limit, offset)
-        index = self.answers()
+        index = self.answers() if graph is None else None  # precomputed answers are of the whole store
         found = index.answer(query, terms, limit, offset) if index is not None else None
         if found is not None:
             if self.max_rows is not None and len(found[0]) > self.max_rows:
                 raise QueryError("rows", f"the result has more than {self.max_rows} rows")
-            return Answer(query, {k: str(v) for k, v in terms.items()}, paged, found[0], found[1], offset)
-        bindings = _bindings(self.runner(paged)) if limit != 0 else []
+            return Answer(query, shown, paged, found[0], found[1], offset)
+        bindings = _bindings(runner(paged)) if limit != 0 else []
         if limit != 0 and (bindings or offset == 0) and (limit is None or len(bindings) < limit):
             total = offset + len(bindings)  # a page that is not full ends the answer
         else:
             counting = query.bind(terms, count=True)
-            total = self._cached(("count", counting),
-                                 lambda: int(_bindings(self.runner(counting))[0][COUNT_VARIABLE]["value"]))
-        return Answer(query, {k: str(v) for k, v in terms.items()}, paged, bindings, total, offset)
+            total = self._cached(("count", counting, graph),
+                                 lambda: int(_bindings(runner(counting))[0][COUNT_VARIABLE]["value"]))
+        return Answer(query, shown, paged, bindings, total, offset)
 
     def page_size(self, query: StoredQuery, raw: str | None) -> int:
         """The page size asked for (``limit``): the query's own ``limit`` default, else DEFAULT_PAGE_SIZE."""

@@ -75,10 +75,13 @@ def query(name: str, params: tuple[str, ...], fmt: str, store: Path | None, limi
     if name not in catalogue:
         raise click.UsageError(f"no prepared query named {name!r}; see `patternkg queries`")
     if store is not None:
-        from patternkg.converter.storedir import StoreDirError, open_store
+        from patternkg.converter.storedir import StoreDirError, open_generation, open_store
+
+        from .libraries import served_libraries
 
         try:
             db = open_store(store)
+            libraries = served_libraries(open_generation(store).metadata)  # --param library=NAME
         except StoreDirError as exc:
             click.echo(f"patternkg: {exc}", err=True)
             raise SystemExit(exc.exit_code) from None
@@ -94,7 +97,8 @@ def query(name: str, params: tuple[str, ...], fmt: str, store: Path | None, limi
             click.echo(f"patternkg: {len(converted.report.failed_files)} file(s) skipped (errors above); "
                        "the query ran on the rest", err=True)
         db = converted.store
-    pq = PreparedQueries(store_runner(db), base_iri=base_iri, catalogue=catalogue)
+        libraries = None
+    pq = PreparedQueries(store_runner(db), base_iri=base_iri, catalogue=catalogue, libraries=libraries)
     try:
         page_size = pq.page_size(catalogue[name], raw.get("limit")) if "limit" in raw else limit
         answer = pq.run(name, raw, page_size, offset)

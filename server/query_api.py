@@ -34,6 +34,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from .answers import generation_answers
 from .catalogue import PARAMETER_TYPES, ParameterError, StoredQuery, load_catalogue
+from .libraries import LIBRARY_PARAMETER
 from .negotiation import Offer, choose
 from .prepared import MAX_PAGE_SIZE, PreparedQueries, UnknownQuery, UnknownResource, parse_count, pool_runner
 
@@ -104,6 +105,7 @@ def make_blueprint(queries: PreparedQueries | None = None) -> Blueprint:
                 pool_runner(endpoint.pool), base_iri=endpoint.config.base_iri, catalogue=loaded, cache=True,
                 answers=generation_answers(endpoint), max_rows=endpoint.config.max_rows,
                 generation=lambda: str(getattr(endpoint.pool, "generation", "")),
+                libraries=endpoint.libraries,
             )
 
     @bp.get("/api/queries")
@@ -139,7 +141,7 @@ def make_blueprint(queries: PreparedQueries | None = None) -> Blueprint:
         try:
             limit = pq.page_size(query, request.args.get("limit"))
             offset = parse_count("offset", request.args.get("offset"), 0, 10**9)
-            if name == "search":  # the full-text index of the served generation (server/search.py)
+            if name == "search" and LIBRARY_PARAMETER not in raw:  # the full-text index of the served generation (server/search.py)
                 from .search import prepared_answer
 
                 answer = prepared_answer(query, raw, limit, offset, pq.library)
@@ -181,7 +183,8 @@ def make_blueprint(queries: PreparedQueries | None = None) -> Blueprint:
 
     @bp.get("/api/openapi.json")
     def openapi() -> Response:
-        return jsonify(openapi_document(prepared().catalogue.values()))
+        return jsonify(openapi_document(prepared().catalogue.values(),
+                                        libraries=[lib.name for lib in prepared().libraries]))
 
     @bp.get("/api/docs")
     def docs() -> Response:
@@ -222,8 +225,9 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
-def openapi_document(queries: Any) -> dict[str, Any]:
-    """An OpenAPI 3.1 document: one GET operation per prepared query, from its header."""
+def openapi_document(queries: Any, *, libraries: list[str] | None = None) -> dict[str, Any]:
+    """An OpenAPI 3.1 document: one GET operation per prepared query, from its header; with
+    *libraries* (the names of a multi-library store's), each takes a ``library`` parameter."""
     paths: dict[str, Any] = {
         "/api/queries": {"get": {
             "operationId": "listQueries", "summary": "The catalogue of prepared queries",
@@ -250,6 +254,12 @@ def openapi_document(queries: Any) -> dict[str, Any]:
             parameters.append({"name": "limit", "in": "query", "required": False, "description": "page size",
                                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_PAGE_SIZE,
                                           "default": 100}})
+        if libraries:
+            parameters.append({"name": LIBRARY_PARAMETER, "in": "query", "required": False,
+                               "description": "only this library (its name or dataset IRI): "
+                                              f"{', '.join(libraries)}; slugs then name its patterns "
+                                              "(default: every library, slugs naming the first's)",
+                               "schema": {"type": "string"}})
         parameters.append({"name": "offset", "in": "query", "required": False,
                            "description": "rows to skip", "schema": {"type": "integer", "minimum": 0, "default": 0}})
         row = {"type": "object", "properties": {n: {"description": d} for n, d in query.columns}}

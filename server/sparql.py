@@ -145,6 +145,7 @@ def execute(
             + ", ".join(dict.fromkeys(o.media_type for o in kinds)),
         )
     kind, body = pool().query(query, results_offer.format, graph_offer.format,
-                              default_graph=default_graph, named_graphs=named_graphs, base_iri=base_iri)
+                              default_graph=default_graph, named_graphs=named_graphs, base_iri=base_iri,
+                              query_dataset=info.dataset)
     offer = results_offer if kind == "results" else graph_offer
     return Response(body, status=200, headers=(("Content-Type", offer.content_type), ("Vary", "Accept")))

@@ -133,11 +133,15 @@ class Worker:
         default_graph: list[str] | None = None,
         named_graphs: list[str] | None = None,
         base_iri: str | None = None,
+        query_dataset: bool = False,
     ) -> tuple[str, bytes]:
-        """Run *query*; relative IRIs in it are resolved against *base_iri* (the request URL)."""
+        """Run *query*; relative IRIs in it are resolved against *base_iri* (the request URL).
+
+        The dataset: the protocol's graphs when given; else the query's own FROM clauses when it
+        has some (*query_dataset*: Oxigraph's union option would override them); else the union."""
         kwargs: dict[str, Any]
         if default_graph is None and named_graphs is None:
-            kwargs = dict(self.union_kwargs)
+            kwargs = {} if query_dataset else dict(self.union_kwargs)
         else:
             kwargs = {}
             kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graph or ()]
