@@ -10,13 +10,15 @@ estimate is the time until the running query that started first reaches the time
 limit (when a worker is certain to be free), at least 1 s.
 
 A waiting request holds one of the HTTP front's app threads (:mod:`.front`), so the
-waiting is bounded too: at most ``per_client`` requests of one client and at most
-``max_waiting`` in total wait at once; one more is refused at once, the same way.
+waiting is bounded too: at most ``max_waiting`` requests wait at once, at most half
+of them (and at least ``per_client``) from one client; one more is refused at once,
+the same way.
 Without that bound, 60 requests from one client held every app thread for their
 queue wait, and another client's cheap query waited 5.5 s for a thread
 (``tests/benchmarks/bench_reliability.py``, non-reading clients). The front runs
 ``size + SPARE_THREADS`` threads and ``max_waiting`` defaults to half the spare
-ones, so the rest stays free for requests that need no worker or find one free.
+ones, so the rest stays free for requests that need no worker or find one free;
+a client's short burst of parallel queries (a page's fetches) still waits its turn.
 
 The client is the address the HTTP front saw (or the one a trusted proxy named,
 :mod:`.publicurl`), set per request thread with :meth:`Gate.bind`; calls made
@@ -49,6 +51,7 @@ class Gate:
         self.queue_timeout = queue_timeout
         self.timeout = timeout
         self.max_waiting = max(1, max_waiting)
+        self.max_waiting_per_client = max(self.per_client, self.max_waiting // 2)
         self._cond = threading.Condition()
         self._running: dict[str | None, list[float]] = {}  # client -> start times of its running requests
         self._total = 0
@@ -94,7 +97,7 @@ class Gate:
                     remaining = deadline - time.monotonic()
                     if not queued and remaining > 0:
                         queued = self._waiting_total < self.max_waiting and (
-                            client is None or self._waiting.get(client, 0) < self.per_client)
+                            client is None or self._waiting.get(client, 0) < self.max_waiting_per_client)
                         if queued:
                             self._waiting[client] = self._waiting.get(client, 0) + 1
                             self._waiting_total += 1

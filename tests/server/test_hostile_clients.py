@@ -225,7 +225,7 @@ def test_one_client_cannot_hold_every_worker(own) -> None:
 
 def test_queries_waiting_for_a_worker_do_not_hold_every_app_thread(own) -> None:
     """Forty slow queries at once from one client (more than the front's 18 app threads):
-    one runs, one waits its turn, the others get 429 at once instead of each holding an
+    one runs, a few wait their turn, the others get 429 at once instead of each holding an
     app thread for the queue wait; another client's cheap query is answered well within
     the queue wait, while the first client's query still runs."""
     server = own("--max-per-client", "1", "--queue-timeout", "6", timeout=10.0)
@@ -241,7 +241,7 @@ def test_queries_waiting_for_a_worker_do_not_hold_every_app_thread(own) -> None:
         assert cheap(server, source="127.0.0.2").status == 200
         assert time.monotonic() - started < 6  # before: it waited for a thread, longer than the queue wait
         health = requests.get(server.url + "/health", timeout=10).json()
-        assert health["queue"]["running"] >= 1 and health["queue"]["waiting"] <= 1, health["queue"]
+        assert health["queue"]["running"] >= 1 and 1 <= health["queue"]["waiting"] <= 4, health["queue"]
         refused = 0
         for s in hogs:
             s.settimeout(0.2)
