@@ -19,7 +19,7 @@ from pyoxigraph import Store
 from patternkg.converter.diagnostics import BuildReport
 from patternkg.converter.dumps import FORMATS, dump
 from patternkg.converter.namespaces import DEFAULT_BASE_IRI
-from patternkg.converter.pipeline import Conversion, load_library, write_store
+from patternkg.converter.pipeline import Conversion, load_library
 from patternkg.converter.reader import DEFAULT_MAX_FILE_SIZE
 from patternkg.converter.storedir import open_store
 
@@ -68,25 +68,27 @@ def build(
     progress: bool = False,
     issued: str | None = None,
     compact: bool = True,
+    full: bool = False,
     notify: Callable[[str], None] | None = None,
 ) -> BuildReport:
     """Convert *sources* into a new generation of the store directory *store*, atomically.
 
     The new generation becomes current only when the conversion completes; files that
     fail are skipped and reported (``report.ok`` is False), the rest are converted.
-    With *compact* (the default) the finished store is compacted before it becomes
-    current: about 15% more build time, queries on it up to 2-4x faster. *store* must
-    be a patternkg store directory, an empty folder or a new path: anything else raises
-    :class:`~.storedir.StoreRefused` (layout and contracts: :mod:`~.storedir`).
+    When *store* has a current generation built with the same settings, only the files
+    whose content changed are read again and the new generation is the previous one plus
+    the changes, with the same triples as a full build (:mod:`~.incremental`); *full*
+    forces a full build. With *compact* (the default) a fully built store is compacted
+    before it becomes current: about 15% more build time, queries on it up to 2-4x faster.
+    *store* must be a patternkg store directory, an empty folder or a new path: anything
+    else raises :class:`~.storedir.StoreRefused` (layout and contracts: :mod:`~.storedir`).
     *notify* gets a line for each stale partial build removed.
     """
-    paths = [Path(s) for s in sources]
+    from patternkg.converter.incremental import build_library
 
-    def fill(target: Store) -> BuildReport:
-        return load_library(target, sources=paths, base_iri=base_iri, compact=compact,
-                            max_file_size=max_file_size, jobs=jobs, progress=progress, issued=issued).report
-
-    return write_store(Path(store), fill, sources=paths, base_iri=base_iri, notify=notify)
+    return build_library(store=Path(store), sources=[Path(s) for s in sources], base_iri=base_iri,
+                         max_file_size=max_file_size, jobs=jobs, progress=progress, issued=issued, compact=compact,
+                         full=full, notify=notify)
 
 
 def export(

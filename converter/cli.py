@@ -54,32 +54,72 @@ def emit_report(report: BuildReport, fmt: str, *, quiet: bool, strict: bool = Fa
                    "a new path, an empty folder or a store patternkg wrote.")
 @click.option("--compact/--no-compact", default=True, show_default=True,
               help="Compact the finished store: ~15% more build time, queries on it up to 2-4x faster.")
+@click.option("--full", is_flag=True,
+              help="Read and convert every file, even when the store has a generation to update.")
 @report_option
 @strict_option
 @quiet_option
 @timestamp_option
 @allow_empty_option
-def build(sources, base_iri, max_file_size, jobs, store_dir, compact, report_format, strict, quiet, timestamp,
-          allow_empty):
+@click.option("--library", "libraries", multiple=True, metavar="NAME=DIR[,DIR...]@BASE_IRI",
+              help="Build several libraries into one store (repeat the option; instead of SOURCE): each "
+                   "in the named graph <BASE_IRI>dataset, patterns shared across libraries linked by "
+                   "skos:exactMatch/closeMatch (docs/server.md#several-libraries). --base-iri then names "
+                   "the whole (<BASE>dataset) and must differ from every library's.")
+def build(sources, base_iri, max_file_size, jobs, store_dir, compact, full, report_format, strict, quiet, timestamp,
+          allow_empty, libraries):
     """Convert a library into an on-disk Oxigraph store.
 
     Each build writes a new immutable generation inside DIR and makes it current
     with one atomic rename, so a failed or interrupted build leaves the current
     store intact and a running server never sees a half-written one. DIR must be
     new, empty or a store patternkg wrote (anything else is refused, exit status
-    2; nothing foreign is ever deleted). Files that cannot be converted are
-    reported and skipped. Exit status: 0 when no file failed, 1 when any did
+    2; nothing foreign is ever deleted). When DIR's current generation was
+    built with the same settings, only files whose content changed are read
+    again and the new generation is the previous one plus the changes, the same
+    triples as a full build (--full forces one). Files that cannot be converted
+    are reported and skipped. Exit status: 0 when no file failed, 1 when any did
     (with --strict, also when there are warnings).
     """
+    if libraries:
+        report = _build_libraries(libraries, sources, base_iri=base_iri, max_file_size=max_file_size, jobs=jobs,
+                                  store_dir=store_dir, quiet=quiet, timestamp=timestamp, compact=compact,
+                                  allow_empty=allow_empty)
+        emit_report(report, report_format, quiet=quiet, strict=strict)
+        sys.exit(report.exit_code(strict=strict))
     require_patterns(sources, allow_empty=allow_empty)
     try:
         report = build_store(store=store_dir, sources=sources, base_iri=base_iri, max_file_size=max_file_size,
-                             jobs=jobs, progress=not quiet, issued=timestamp, compact=compact,
+                             jobs=jobs, progress=not quiet, issued=timestamp, compact=compact, full=full,
                              notify=lambda line: click.echo(f"patternkg: {line}", err=True))
     except StoreDirError as exc:
         fail(exc)
     emit_report(report, report_format, quiet=quiet, strict=strict)
     sys.exit(report.exit_code(strict=strict))
+
+
+def _build_libraries(specs: tuple[str, ...], sources: tuple[Path, ...], *, base_iri: str, max_file_size: int,
+                     jobs: int | None, store_dir: Path, quiet: bool, timestamp: str | None, compact: bool,
+                     allow_empty: bool) -> BuildReport:
+    """``build --library ...``: a usage error (exit status 2) for a bad specification."""
+    from patternkg.converter.libraries import LibraryError, build_libraries, check_libraries, parse_library
+
+    if sources:
+        raise click.UsageError("give either SOURCE... or --library, not both")
+    try:
+        libraries = [parse_library(spec) for spec in specs]
+        check_libraries(libraries, base_iri=base_iri)
+    except LibraryError as exc:
+        raise click.BadParameter(str(exc), param_hint="--library") from None
+    for spec in libraries:
+        require_patterns(spec.sources, allow_empty=allow_empty)
+    try:
+        return build_libraries(store=store_dir, libraries=libraries, base_iri=base_iri,
+                               max_file_size=max_file_size, jobs=jobs, progress=not quiet, issued=timestamp,
+                               compact=compact, notify=lambda line: click.echo(f"patternkg: {line}", err=True))
+    except StoreDirError as exc:
+        fail(exc)
+        raise  # unreachable: fail() exits
 
 
 @click.command()

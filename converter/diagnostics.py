@@ -61,6 +61,9 @@ class BuildReport:
     seconds: float = 0.0
     #: part of *seconds* spent compacting an on-disk store (0 when not compacted)
     compact_seconds: float = 0.0
+    #: a multi-library build (:mod:`.libraries`): each library's counts, and the links between them
+    libraries: list[dict] = field(default_factory=list)
+    links: dict[str, int] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -97,6 +100,7 @@ class BuildReport:
             "diagnostics": [asdict(d) for d in self.diagnostics],
             "seconds": round(self.seconds, 3),
             "compact_seconds": round(self.compact_seconds, 3),
+            **({"libraries": self.libraries, "links": dict(sorted(self.links.items()))} if self.libraries else {}),
         }
 
     def to_json(self) -> str:
@@ -120,6 +124,12 @@ class BuildReport:
             f"warnings: {len(self.warnings)}",
             f"unresolved relationship targets: {n_unres} (referenced {n_refs} times)",
         ]
+        for lib in self.libraries:
+            lines.append(f"library {lib['name']}: {lib['files']} files, {lib['patterns']} patterns, "
+                         f"{lib['triples']} triples in graph <{lib['graph']}>")
+        if self.libraries:
+            counts = ", ".join(f"{k.rsplit('#', 1)[-1]}: {v}" for k, v in sorted(self.links.items())) or "none"
+            lines.append(f"links between libraries: {counts}")
         if self.duplicate_patterns:
             lines.append(f"patterns claimed by more than one file: {len(self.duplicate_patterns)}")
         compacted = f" (compaction {self.compact_seconds:.2f} s)" if self.compact_seconds else ""

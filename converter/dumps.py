@@ -23,7 +23,7 @@ from functools import cache
 from importlib import resources
 from typing import IO
 
-from pyoxigraph import DefaultGraph, Literal, NamedNode, RdfFormat, Store
+from pyoxigraph import DefaultGraph, Literal, NamedNode, RdfFormat, Store, serialize
 
 from patternkg.converter.namespaces import PREFIXES, RDF, XSD, Library
 
@@ -69,8 +69,14 @@ def dump(store: Store, fmt: str, output: IO[bytes], *, base_iri: str) -> None:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     rdf_format = FORMATS[fmt][0]
     prefixes = library_prefixes(base_iri)
+    # A store of several libraries (named graphs, see converter/libraries.py): the triple formats
+    # hold the union of its graphs; N-Quads and TriG keep the graphs.
+    union = next(iter(store.named_graphs()), None) is not None
     if rdf_format is None:
-        JsonLdCompactor(prefixes).write(store, output)
+        JsonLdCompactor(prefixes).write(store, output, union=union)
+    elif rdf_format in (RdfFormat.TURTLE, RdfFormat.N_TRIPLES) and union:
+        serialize((quad.triple for quad in store), output, rdf_format,
+                  prefixes=prefixes if rdf_format is RdfFormat.TURTLE else None)
     elif rdf_format in (RdfFormat.TURTLE, RdfFormat.N_TRIPLES):
         store.dump(output, rdf_format, from_graph=DefaultGraph(),
                    prefixes=prefixes if rdf_format is RdfFormat.TURTLE else None)
@@ -125,10 +131,12 @@ class JsonLdCompactor:
             return {"@value": obj.value, "@type": self.compact_iri(datatype)}
         return {"id": f"_:{obj.value}"}
 
-    def nodes(self, store: Store) -> Iterator[dict]:
-        """Node objects, one per subject, in the store's subject order."""
+    def nodes(self, store: Store, *, union: bool = False) -> Iterator[dict]:
+        """Node objects, one per subject, in the store's subject order (of the default graph; with
+        *union*, of every graph: a subject described in two graphs then has two node objects,
+        which JSON-LD processors merge)."""
         current, node = None, {}
-        for quad in store.quads_for_pattern(None, None, None, DefaultGraph()):
+        for quad in store.quads_for_pattern(None, None, None, None if union else DefaultGraph()):
             subject = quad.subject
             if subject != current:
                 if current is not None:
@@ -160,12 +168,12 @@ class JsonLdCompactor:
             out[key] = value
         return out
 
-    def write(self, store: Store, output: IO[bytes]) -> None:
+    def write(self, store: Store, output: IO[bytes], *, union: bool = False) -> None:
         output.write(b'{\n"@context": ')
         output.write(json.dumps(self.context, indent=1, ensure_ascii=False).encode())
         output.write(b',\n"@graph": [')
         first = True
-        for node in self.nodes(store):
+        for node in self.nodes(store, union=union):
             output.write(b"\n" if first else b",\n")
             output.write(json.dumps(node, ensure_ascii=False, sort_keys=False).encode())
             first = False

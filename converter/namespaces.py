@@ -15,7 +15,9 @@ garden) statements are told apart by vocabulary, not by graph: the garden uses
 its own predicates and classes (pkg:inferredLink, pkg:InferredLink, pkg:mentions,
 pkg:EntityMention, pkg:memberOf, pkg:CommunityMembership, pkg:lastPruned, ...),
 so the distinction survives every dump format and needs no GRAPH clause. (One
-graph also halves Oxigraph's index writes compared with named graphs.)
+graph also halves Oxigraph's index writes compared with named graphs.) The one
+exception is a store of several libraries (:mod:`.libraries`): one named graph per
+library (its ``B dataset`` IRI) and one for the links between them.
 """
 
 from __future__ import annotations

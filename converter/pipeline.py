@@ -17,6 +17,7 @@ half-written store where a good one was.
 from __future__ import annotations
 
 import gc
+import hashlib
 import os
 import queue
 import shutil
@@ -70,6 +71,10 @@ class FileResult:
     lines: tuple[int | None, int | None] = (None, None)  # of slug and id
     shared: bytes = b""  # N-Triples describing nodes many patterns name; see SharedDescriptions
     recheck_backing: bool = False  # see Mapped.recheck_backing
+    #: with recording on (see :func:`convert_files`): SHA-256 of the content, and the size and
+    #: mtime (ns) stat gave before it was read; ``shared`` is then every shared line of the file
+    digest: bytes = b""
+    stat: tuple[int, int] = (0, 0)
 
 
 def default_sources() -> list[Path]:
@@ -103,30 +108,43 @@ def discover(sources: Sequence[Path]) -> list[SourceFile]:
 
 _worker_mapper: Mapper | None = None
 _worker_max_size = DEFAULT_MAX_FILE_SIZE
+_worker_record = False
 
 
-def _init_worker(base_iri: str, max_size: int, track: bool) -> None:
-    global _worker_mapper, _worker_max_size
+def _init_worker(base_iri: str, max_size: int, track: bool, record: bool = False) -> None:
+    global _worker_mapper, _worker_max_size, _worker_record
     _worker_mapper = Mapper(Library(base_iri), track=track)
     _worker_max_size = max_size
+    _worker_record = record
 
 
-def _init_pool_worker(base_iri: str, max_size: int, track: bool) -> None:
+def _init_pool_worker(base_iri: str, max_size: int, track: bool, record: bool = False) -> None:
     # Parsing allocates many short-lived containers; with the default threshold the
     # cyclic GC runs thousands of times per file batch (about 6% of a worker's CPU).
     # Objects inherited from the parent are frozen out of its scans.
     gc.freeze()
     gc.set_threshold(100_000, 20, 20)
-    _init_worker(base_iri, max_size, track)
+    _init_worker(base_iri, max_size, track, record)
 
 
 def _convert_one(source: SourceFile) -> FileResult:
+    digest, stat = b"", (0, 0)
+    if _worker_record:
+        # stat before reading: a file changed meanwhile then differs from its record next time
+        try:
+            info = source.path.stat()
+            stat = (info.st_size, info.st_mtime_ns)
+            with open(source.path, "rb") as stream:
+                digest = hashlib.file_digest(stream, "sha256").digest()
+        except OSError:
+            pass  # read_document reports it
+        _worker_mapper.described.clear()  # every shared line of the file, not only those new here
     try:
         doc = read_document(source.path, display=source.display, relpath=source.relpath,
                             max_size=_worker_max_size)
         mapped = _worker_mapper.map(doc)
     except ReadError as exc:
-        return FileResult(source.display, diagnostics=[exc.diagnostic])
+        return FileResult(source.display, diagnostics=[exc.diagnostic], digest=digest, stat=stat)
     return FileResult(
         source.display,
         "".join(mapped.ntriples).encode(),
@@ -141,17 +159,29 @@ def _convert_one(source: SourceFile) -> FileResult:
         mapped.lines,
         "".join(mapped.shared).encode(),
         mapped.recheck_backing,
+        digest,
+        stat,
     )
 
 
-def _results(files: list[SourceFile], *, base_iri: str, max_size: int, jobs: int, track: bool) -> Iterable[FileResult]:
+def _results(files: list[SourceFile], *, base_iri: str, max_size: int, jobs: int, track: bool,
+             record: bool = False) -> Iterable[FileResult]:
     if jobs <= 1 or len(files) < PARALLEL_THRESHOLD:
-        _init_worker(base_iri, max_size, track)
+        _init_worker(base_iri, max_size, track, record)
         yield from map(_convert_one, files)
         return
     ctx = get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    with ctx.Pool(jobs, initializer=_init_pool_worker, initargs=(base_iri, max_size, track)) as pool:
+    with ctx.Pool(jobs, initializer=_init_pool_worker, initargs=(base_iri, max_size, track, record)) as pool:
         yield from pool.imap(_convert_one, files, chunksize=8)
+
+
+def convert_files(files: Sequence[SourceFile], *, base_iri: str, max_size: int = DEFAULT_MAX_FILE_SIZE,
+                  jobs: int | None = None) -> Iterable[FileResult]:
+    """Read and map *files* (in worker processes when there are many), yielding results in order,
+    recorded: each with its content digest and stat and all of its shared lines (what
+    :mod:`.incremental` keeps per file)."""
+    return _results(list(files), base_iri=base_iri, max_size=max_size, jobs=jobs or os.cpu_count() or 1,
+                    track=False, record=True)
 
 
 # -- main side ------------------------------------------------------------------------------------
@@ -251,7 +281,10 @@ def load_library(
     track: bool = False,
     issued: str | None = None,
     compact: bool = False,
+    recorder: Callable[[SourceFile, FileResult], None] | None = None,
 ) -> Conversion:
+    """See the module docstring. *recorder*, when given, gets every file with its recorded
+    result (see :func:`convert_files`), in discovery order, before it is loaded."""
     started = time.perf_counter()
     library = Library(base_iri)
     files = discover(sources)
@@ -270,10 +303,13 @@ def load_library(
     shared = SharedDescriptions()
     done, tail_from = 0, len(files) - min(len(files) // 5, TAIL_FILES)
     try:
-        for result in _results(files, base_iri=base_iri, max_size=max_file_size, jobs=jobs or os.cpu_count() or 1,
-                               track=track):
+        results = _results(files, base_iri=base_iri, max_size=max_file_size, jobs=jobs or os.cpu_count() or 1,
+                           track=track, record=recorder is not None)
+        for source, result in zip(files, results):
             bar.update(1)
             done += 1
+            if recorder is not None:
+                recorder(source, result)
             report.diagnostics.extend(result.diagnostics)
             if result.slug is None:
                 continue
@@ -418,6 +454,15 @@ class _NoProgress:
 T = TypeVar("T")
 
 
+def generation_metadata(result: object, base_iri: str | None, digest: str | None) -> dict:
+    """The build's part of a generation's metadata (see :mod:`.storedir`)."""
+    data: dict = {"base_iri": base_iri, "source_digest": digest}
+    if isinstance(result, BuildReport):
+        data.update(triples=result.triples, files=result.files, patterns=result.patterns,
+                    errors=len(result.errors), warnings=len(result.warnings))
+    return data
+
+
 def write_store(
     directory: Path,
     fill: Callable[[Store], T],
@@ -445,11 +490,7 @@ def write_store(
         digest = source_digest((f.relpath, f.path) for f in discover([Path(s) for s in sources]))
 
     def metadata(result: object) -> dict:
-        data: dict = {"base_iri": base_iri, "source_digest": digest}
-        if isinstance(result, BuildReport):
-            data.update(triples=result.triples, files=result.files, patterns=result.patterns,
-                        errors=len(result.errors), warnings=len(result.warnings))
-        return data
+        return generation_metadata(result, base_iri, digest)
 
     def report(result: object) -> BuildReport:
         return result if isinstance(result, BuildReport) else BuildReport()

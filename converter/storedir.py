@@ -16,7 +16,10 @@ Metadata (``generation.json``, copied to ``patternkg-store.json`` once the point
 moved): ``format`` (``patternkg-store``), ``format_version``, ``generation``,
 ``patternkg_version``, ``base_iri``, ``source_digest`` (SHA-256 over the discovered
 source files, path and content), ``built_at`` (UTC), ``triples``, ``files``, ``patterns``,
-``errors``, ``warnings``, ``sidecars``. The generation's own file is authoritative;
+``errors``, ``warnings``, ``sidecars``, and ``build``: how it was made (``kind`` ``full``
+or ``incremental``, the files ``read``; an incremental build also names the generation it
+started ``from`` and counts the files ``changed`` and ``removed``; see
+:mod:`patternkg.converter.incremental`). The generation's own file is authoritative;
 the top-level copy is what people read.
 
 Contracts:

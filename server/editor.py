@@ -12,7 +12,9 @@ result format (what a browser sends) is answered here:
   form;
 - with ``query``: the same page with the results drawn as an HTML table on
   the server (IRIs of the library linked to their local pages), so a shared
-  ``/sparql?query=...`` link shows the query and its answer.
+  ``/sparql?query=...`` link shows the query and its answer. With an audience chosen
+  (:mod:`.audience`), a cell showing a pattern's title shows its label in that audience's
+  words (:func:`.audience.in_words`); YASGUI's table gets the same from ``editor.js``.
 
 The query runs through the same checks and worker pool as every other query.
 """
@@ -29,6 +31,7 @@ from flask import Response, current_app, request
 
 from patternkg.converter.namespaces import OWL, RDF, RDFS
 
+from . import audience as lens
 from . import pages
 from .errors import QUERY_ERROR_STATUS
 from .guard import RequestRefused, inspect_query
@@ -76,6 +79,7 @@ def editor_page(query: str | None = None, default_graph: list[str] | None = None
     if query is not None:
         try:
             results = run(query, default_graph, named_graphs)
+            lens.in_words(results["rows"])  # pattern titles in the chosen audience's words
         except QueryError as exc:
             status, error = QUERY_ERROR_STATUS.get(exc.kind, 500), f"{exc.kind}: {exc.message}"
         except RequestRefused as exc:

@@ -7,7 +7,9 @@ app, so around the ``GET /sparql`` fast path too) gives every response under ``/
 
 - ``ETag: "<generation>-<digest>"``, the digest over what selects the representation: the
   method class (GET/HEAD alike), path, query string, ``Accept``, ``Origin`` (CORS headers
-  depend on it) and, for a POST, its content type and body;
+  depend on it), for a request that accepts HTML the ``audience`` cookie (a page in that
+  audience's words, server/audience.py; such pages say ``Vary: Cookie``) and, for a POST, its
+  content type and body;
 - ``Cache-Control: public, max-age=<max_age>`` (errors that may not recur -- 429, 5xx --
   get ``no-store`` and no ETag instead);
 - ``304 Not Modified`` when ``If-None-Match`` names the ETag, answered before anything runs;
@@ -34,6 +36,8 @@ __all__ = ["HttpCache", "ResultCache"]
 CACHED_PATHS = ("/sparql", "/api/")
 #: statuses whose answer may differ on the next try (never cached, never given an ETag)
 TRANSIENT = frozenset({408, 425, 429, 500, 502, 503, 504})
+#: the cookie of the audience lens (server/audience.py): HTML answers depend on it
+AUDIENCE_COOKIE = "audience"
 
 
 class ResultCache:
@@ -76,6 +80,15 @@ class ResultCache:
         return len(self._data)
 
 
+def _cookie(environ: dict[str, Any], name: str) -> str:
+    """The value of cookie *name* in the request ('' when it has none)."""
+    for part in environ.get("HTTP_COOKIE", "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return ""
+
+
 def _matches(header: str, etag: str) -> bool:
     """Whether an If-None-Match header names *etag* (weak comparison, as RFC 9110 asks for GET)."""
     for candidate in header.split(","):
@@ -112,8 +125,10 @@ class HttpCache:
         if method not in ("GET", "HEAD", "POST") or not path.startswith(CACHED_PATHS):
             return self.wsgi_app(environ, start_response)
         digest = hashlib.blake2b(digest_size=12)
+        accept = environ.get("HTTP_ACCEPT", "")
+        lens = _cookie(environ, AUDIENCE_COOKIE) if "html" in accept else ""
         for part in ("GET" if method == "HEAD" else method, path, environ.get("QUERY_STRING", ""),
-                     environ.get("HTTP_ACCEPT", ""), environ.get("HTTP_ORIGIN", "")):
+                     accept, environ.get("HTTP_ORIGIN", ""), lens):
             digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
         if method == "POST":
             body = self._body(environ)

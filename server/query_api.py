@@ -293,7 +293,9 @@ def openapi_document(queries: Any) -> dict[str, Any]:
 def run_page(query: StoredQuery, answer: Any, limit: int, offset: int, *, error: str | None = None,
              status: int = 200) -> Response:
     """One run as a page: the filled-in form, the rows as a table (library IRIs linked to their
-    pages), paging and downloads of the same run as CSV and JSON."""
+    pages, pattern titles in the chosen audience's words), paging and downloads of the same run
+    as CSV and JSON (those keep the library's titles: they are data)."""
+    from . import audience as lens
     from .pages import curie, href, html_response, render
 
     args = {k: v for k, v in request.args.items() if k not in ("format", "audience")}
@@ -314,10 +316,11 @@ def run_page(query: StoredQuery, answer: Any, limit: int, offset: int, *, error:
                 elif term["type"] == "uri":
                     text = title if title and not named else curie(term["value"])
                     named = True
-                    cells.append({"type": "uri", "href": href(term["value"]), "text": text})
+                    cells.append({"type": "uri", "value": term["value"], "href": href(term["value"]), "text": text})
                 else:
                     cells.append({"type": term["type"], "value": term["value"]})
             rows.append(cells)
+        lens.in_words(rows)  # pattern titles in the chosen audience's words
     total = answer.total if answer is not None else 0
     html = render(
         "query_run.html", title=query.title, q=query, values=dict(request.args), answer=answer, rows=rows,

@@ -2,7 +2,9 @@
 // - prefixes, classes and properties complete from /api/vocabulary (never prefix.cc or LOV);
 // - the prepared queries load as examples;
 // - the query lives in the URL (/sparql?query=...), so a run can be shared;
-// - links in the results that name library IRIs go to this server's pages.
+// - links in the results that name library IRIs go to this server's pages;
+// - with an audience chosen (data-audience), a cell that shows the title of a pattern linked
+//   in its row shows the pattern's label in that audience's words (asked of this endpoint).
 (function () {
   "use strict";
   var box = document.getElementById("yasgui");
@@ -63,10 +65,69 @@
     var results = box;
     var rewrite = function () {
       results.querySelectorAll("a[href]").forEach(function (a) {
-        var local = localHref(a.getAttribute("href"), vocab);
-        if (local) { a.setAttribute("href", local); a.removeAttribute("target"); a.setAttribute("data-local", "yes"); }
+        var iri = a.getAttribute("href");
+        var local = localHref(iri, vocab);
+        if (local) {
+          a.setAttribute("href", local); a.removeAttribute("target"); a.setAttribute("data-local", "yes");
+          a.setAttribute("data-iri", iri);
+        }
       });
+      inWords();
     };
+
+    // the audience lens: {pattern IRI: [library title, audience words]}; null while asked or when none
+    var audience = box.getAttribute("data-audience");
+    var known = {};
+    var pkg = vocab.prefixes.pkg || "https://w3id.org/patternkg/ontology#";
+    var dcterms = vocab.prefixes.dcterms || "http://purl.org/dc/terms/";
+    var unsafe = /[<>"{}|^`\\\s]/;
+    function inWords() {
+      if (!audience) { return; }
+      var rows = results.querySelectorAll(".yasr tbody tr");
+      var wanted = [];
+      rows.forEach(function (tr) {
+        tr.querySelectorAll("a[data-iri]").forEach(function (a) {
+          var iri = a.getAttribute("data-iri");
+          if (iri.indexOf(vocab.base + "pattern/") === 0 && !(iri in known) && !unsafe.test(iri)) {
+            known[iri] = null;
+            wanted.push(iri);
+          }
+        });
+      });
+      if (wanted.length) { ask(wanted.slice(0, 2000)); }
+      rows.forEach(function (tr) {
+        var swap = {};
+        tr.querySelectorAll("a[data-iri]").forEach(function (a) {
+          var found = known[a.getAttribute("data-iri")];
+          if (found) { swap[found[0]] = found[1]; }
+        });
+        tr.querySelectorAll("span.nonIri").forEach(function (span) {
+          var words = swap[span.textContent];
+          if (words && words !== span.textContent && !span.classList.contains("in-words")) {
+            span.setAttribute("title", span.textContent);
+            span.classList.add("in-words");
+            span.textContent = words;
+          }
+        });
+      });
+    }
+    function ask(iris) {
+      var query = "SELECT ?p ?title ?words WHERE {\n  VALUES ?p { " +
+        iris.map(function (i) { return "<" + i + ">"; }).join(" ") + " }\n" +
+        "  ?p <" + pkg + "contextLabel> ?cl . ?cl <" + pkg + "audience> <" + vocab.vocab + "audience/" +
+        encodeURIComponent(audience) + "> ; <" + pkg + "labelText> ?words .\n" +
+        "  ?p <" + dcterms + "title> ?title .\n}";
+      fetch(endpoint, { method: "POST", body: new URLSearchParams({ query: query }),
+                        headers: { "Accept": "application/sparql-results+json" } })
+        .then(function (r) { return r.json(); })
+        .then(function (doc) {
+          doc.results.bindings.forEach(function (b) {
+            if (!known[b.p.value]) { known[b.p.value] = [b.title.value, b.words.value]; }
+          });
+          inWords();
+        })
+        .catch(function () { /* the library's titles stay */ });
+    }
     new MutationObserver(rewrite).observe(results, { childList: true, subtree: true });
 
     // examples load into the editor (their links still work without JavaScript)

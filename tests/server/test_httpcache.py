@@ -74,6 +74,20 @@ def test_repeated_requests_come_from_the_result_cache_and_head_is_not_cached():
     assert call(app, headers={"HTTP_CACHE_CONTROL": "no-cache"}) == first and inner.calls == 4  # run again
 
 
+def test_html_answers_are_kept_apart_per_audience():
+    """A page in one audience's words is never served to a reader who chose another (the lens
+    cookie keys HTML requests); data requests share one entry whatever the cookie."""
+    inner = Counting()
+    app = HttpCache(inner, generation=lambda: "g")
+    html = {"HTTP_ACCEPT": "text/html"}
+    tags = {call(app, "/api/queries/enablers", headers={**html, "HTTP_COOKIE": cookie})[1]["ETag"]
+            for cookie in ("audience=corporate", "x=1; audience=activist", "")}
+    assert len(tags) == 3 and inner.calls == 3
+    data = {call(app, "/api/queries/enablers", headers={"HTTP_ACCEPT": "text/csv", "HTTP_COOKIE": cookie})[1]["ETag"]
+            for cookie in ("audience=corporate", "")}
+    assert len(data) == 1 and inner.calls == 4
+
+
 def test_post_bodies_key_the_etag_and_the_app_still_reads_them():
     seen = []
 

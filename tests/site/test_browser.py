@@ -162,6 +162,34 @@ def test_prepared_query_runs_from_its_form(watched):
     assert page.locator("a", has_text="CSV").get_attribute("href").endswith("format=csv")
 
 
+def test_audience_words_in_query_results(watched):
+    """Switched to an audience, a prepared query's table and the editor's results show pattern
+    titles in that audience's words."""
+    watched.goto("/api/docs")
+    page = watched.page
+    page.select_option("#audience-select", "corporate")
+    page.wait_for_url("**audience=corporate")
+    form = page.locator("#enablers form")
+    form.locator("input[name=target]").fill("distributed-organizing")
+    form.locator("button").click()
+    page.wait_for_url("**/api/queries/enablers?target=distributed-organizing**")
+    page.wait_for_selector(".results-table tbody tr")
+    link = page.locator(".results-table a", has_text="Agile Meeting Design")
+    assert link.count() == 1, page.locator(".results-table").inner_html()
+    assert link.get_attribute("title") == "Adaptive Facilitation"
+    assert page.locator(".results-table", has_text="Adaptive Facilitation").count() == 0
+    watched.goto("/sparql")  # the cookie keeps the audience
+    page.wait_for_selector(".yasqe .CodeMirror", timeout=20000)
+    page.click(".yasqe_queryButton")
+    page.wait_for_selector(".yasr table tbody tr .in-words", timeout=20000)
+    page.wait_for_function("document.querySelectorAll('.yasr tbody .in-words').length >= 3", timeout=20000)
+    words = page.locator(".yasr tbody .in-words").all_inner_texts()
+    assert sorted(words) == ["Agile Meeting Design", "Customer Empathy Practice", "Distributed Organizing for Organizations"]
+    assert page.locator(".yasr tbody .in-words").first.get_attribute("title") in (
+        "Adaptive Facilitation", "Active Listening Depth", "Distributed Organizing")
+    assert page.locator(".yasr tbody", has_text="Adaptive Facilitation").count() == 0
+
+
 # ------------------------------------------------------------------------------ on the shared corpus
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -25,12 +26,12 @@ class Links(HTMLParser):
             self.links.append(a["href"])
         if tag == "link" and a.get("rel") == "canonical":
             self.canonical.append(a["href"])
-        if tag == "script":
+        if tag == "script" and a.get("type") != "application/json":  # a JSON data block runs nothing
             self.scripts.append(a.get("src") or "INLINE")
 
 
-def page(site, path: str, status: int = 200, **kw) -> tuple[str, Links]:
-    r = requests.get(site.url + path, headers=HTML, timeout=30, **kw)
+def page(site, path: str, status: int = 200, session: requests.Session | None = None, **kw) -> tuple[str, Links]:
+    r = (session or requests).get(site.url + path, headers=HTML, timeout=30, **kw)
     assert r.status_code == status, (path, r.status_code, r.text[:500])
     assert r.headers["Content-Type"].startswith("text/html")
     parser = Links()
@@ -127,6 +128,27 @@ def test_audience_lens_from_url_then_cookie(site):
     # an unknown audience is ignored
     r = requests.get(site.url + "/pattern/adaptive-facilitation?audience=martians", headers=HTML, timeout=10)
     assert "<h1>Adaptive Facilitation</h1>" in r.text
+
+
+def test_audience_lens_in_result_tables(site):
+    """Prepared-query runs and the editor's server-drawn table show a pattern's title in the chosen
+    audience's words (the library title kept as a tooltip); the data formats keep the titles."""
+    s = requests.Session()
+    text, _ = page(site, "/api/queries/enablers?target=distributed-organizing&audience=corporate", session=s)
+    assert '<a href="/pattern/adaptive-facilitation" class="in-words" title="Adaptive Facilitation">' \
+           'Agile Meeting Design</a>' in text
+    assert "<td>Adaptive Facilitation</td>" not in text
+    text, _ = page(site, "/api/queries/search?text=facilit", session=s)  # the cookie carries the audience
+    assert '<span class="in-words" title="Adaptive Facilitation">Agile Meeting Design</span>' in text
+    csv = s.get(site.url + "/api/queries/enablers", params={"target": "distributed-organizing", "format": "csv"},
+                timeout=10).text
+    assert "Adaptive Facilitation" in csv and "Agile Meeting Design" not in csv
+    query = ("SELECT ?p ?t WHERE { ?p <http://purl.org/dc/terms/title> ?t "
+             "FILTER(?p = <https://w3id.org/patternkg/library/pattern/active-listening-depth>) }")
+    text, _ = page(site, "/sparql?" + urlencode({"query": query, "audience": "activist"}), session=s)
+    assert '<span class="in-words" title="Active Listening Depth">Listening Campaigns</span>' in text
+    text, _ = page(site, "/sparql?" + urlencode({"query": query, "audience": ""}), session=s)  # back to the library
+    assert "<td>Active Listening Depth</td>" in text and "Listening Campaigns" not in text
 
 
 def test_search_page_and_api(site):
