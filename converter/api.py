@@ -18,12 +18,24 @@ from pyoxigraph import Store
 
 from patternkg.converter.diagnostics import BuildReport
 from patternkg.converter.dumps import FORMATS, dump
+from patternkg.converter.graph_json import write_commons_graph
 from patternkg.converter.namespaces import DEFAULT_BASE_IRI
 from patternkg.converter.pipeline import Conversion, load_library
 from patternkg.converter.reader import DEFAULT_MAX_FILE_SIZE
 from patternkg.converter.storedir import open_store
 
-__all__ = ["Converted", "build", "convert", "export"]
+__all__ = ["EXPORT_FORMATS", "Converted", "build", "convert", "export"]
+
+#: what :func:`export` writes: the RDF formats of :data:`~.dumps.FORMATS`, and the library's own
+#: graph.json (:mod:`~.graph_json`)
+EXPORT_FORMATS = (*FORMATS, "commons-graph-json")
+
+
+def _write(store: Store, format: str, output: IO[bytes], *, base_iri: str) -> None:
+    if format == "commons-graph-json":
+        write_commons_graph(store, output)
+    else:
+        dump(store, format, output, base_iri=base_iri)
 
 
 @dataclass
@@ -100,15 +112,16 @@ def export(
     base_iri: str = DEFAULT_BASE_IRI,
     jobs: int | None = None,
 ) -> bytes | None:
-    """Serialise a library in *format* (``turtle``, ``ntriples``, ``nquads``, ``trig``, ``jsonld``).
+    """Serialise a library in *format* (``turtle``, ``ntriples``, ``nquads``, ``trig``, ``jsonld``,
+    or ``commons-graph-json``: the library's own graph.json, see :mod:`~.graph_json`).
 
     The library is *store* (a pyoxigraph Store, or a store directory: see
     :func:`~.storedir.open_store`) or,
     when *store* is None, a fresh conversion of *sources*. Returns the bytes when
     *output* is None; otherwise writes to the path (atomically) or binary stream.
     """
-    if format not in FORMATS:
-        raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
+    if format not in EXPORT_FORMATS:
+        raise ValueError(f"unknown format {format!r}; expected one of {', '.join(EXPORT_FORMATS)}")
     if store is None:
         # Through an on-disk store: its index order groups triples by subject, and the
         # dump is then byte-identical to exporting a store built from the same sources.
@@ -119,17 +132,17 @@ def export(
         store = open_store(store)
     if output is None:
         buffer = io.BytesIO()
-        dump(store, format, buffer, base_iri=base_iri)
+        _write(store, format, buffer, base_iri=base_iri)
         return buffer.getvalue()
     if hasattr(output, "write"):
-        dump(store, format, output, base_iri=base_iri)
+        _write(store, format, output, base_iri=base_iri)
         return None
     target = Path(output)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
         os.chmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; the file gets the mode open() would give
         with os.fdopen(fd, "wb") as stream:
-            dump(store, format, stream, base_iri=base_iri)
+            _write(store, format, stream, base_iri=base_iri)
         os.replace(tmp, target)
     except BaseException:
         os.unlink(tmp)

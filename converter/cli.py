@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 
 from patternkg.converter.api import build as build_store
+from patternkg.converter.api import EXPORT_FORMATS
 from patternkg.converter.api import export as export_library
 from patternkg.converter.diagnostics import BuildReport
-from patternkg.converter.dumps import FORMATS
 from patternkg.converter.pipeline import load_library, write_store
 from patternkg.converter.storedir import StoreDirError
 from patternkg.options import allow_empty_option, require_patterns, source_arguments, store_base_iri
@@ -126,8 +126,9 @@ def _build_libraries(specs: tuple[str, ...], sources: tuple[Path, ...], *, base_
 @source_arguments
 @click.option("--store", "store_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Export this existing Oxigraph store instead of converting SOURCE.")
-@click.option("--format", "-f", "fmt", type=click.Choice(list(FORMATS)), default="turtle", show_default=True,
-              help="Serialisation to write.")
+@click.option("--format", "-f", "fmt", type=click.Choice(list(EXPORT_FORMATS)), default="turtle", show_default=True,
+              help="Serialisation to write; commons-graph-json is the library's own data/graph.json "
+                   "(Commons-OS/patterns schema/graph_schema.json).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="File to write (default: standard output).")
 @report_option
@@ -137,10 +138,12 @@ def _build_libraries(specs: tuple[str, ...], sources: tuple[Path, ...], *, base_
 @allow_empty_option
 def export(sources, base_iri, max_file_size, jobs, store_dir, fmt, output, report_format, strict, quiet, timestamp,
            allow_empty):
-    """Write a library as Turtle, N-Triples, N-Quads, TriG or JSON-LD.
+    """Write a library as Turtle, N-Triples, N-Quads, TriG, JSON-LD or the library's graph.json.
 
-    Output is deterministic: the same input gives byte-identical output. Every
-    dump carries a VoID/DCAT description of the dataset (<BASE>dataset).
+    Output is deterministic: the same input gives byte-identical output (but for
+    graph.json's "generated", which is the --timestamp of the build, else the time
+    of the export). Every RDF dump carries a VoID/DCAT description of the dataset
+    (<BASE>dataset).
     Turtle and TriG use the project's prefixes; JSON-LD is compacted with the
     project's context. The build report goes to stderr.
     """

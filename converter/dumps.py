@@ -50,6 +50,7 @@ def library_prefixes(base_iri: str) -> dict[str, str]:
         "community": f"{base_iri}community/",
         "entity": f"{base_iri}entity/",
         "agent": f"{base_iri}agent/",
+        "collection": f"{base_iri}collection/",
         "lib": base_iri,
         "vocab": "https://w3id.org/patternkg/vocab/",
     }

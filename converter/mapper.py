@@ -6,7 +6,8 @@ field path and line), the relationship targets it names, and -- when tracking is
 on -- where each (subject, predicate) came from, for mapping SHACL results back
 to the source. It raises :class:`~.reader.ReadError` only when the file cannot
 yield a pattern at all (no usable slug). Unknown keys are warned about, never
-dropped silently. Both front-matter dialects are handled (see docs/vocabulary.md).
+dropped silently. Three front-matter dialects are handled, detected per file by
+:func:`detect_dialect` (see docs/vocabulary.md).
 
 Every term is a pyoxigraph ``NamedNode`` or ``Literal`` (which validate IRIs and
 escape text) and a line is only ever three such terms in their own N-Triples form
@@ -34,7 +35,7 @@ A = NamedNode(RDF + "type")
 P_PATTERN = pkg("Pattern")
 SKOS_PREF, SKOS_ALT, SKOS_DEF, SKOS_SCHEME = (NamedNode(SKOS + n) for n in ("prefLabel", "altLabel", "definition", "inScheme"))
 DC = {n: NamedNode(DCTERMS + n) for n in ("identifier", "title", "contributor", "creator", "source", "license",
-                                          "description", "created", "modified")}
+                                          "description", "created", "modified", "isPartOf")}
 RDFS_LABEL = NamedNode(RDFS + "label")
 OWL_SAMEAS = NamedNode(OWL + "sameAs")
 PROV_AGENT = NamedNode(PROV + "Agent")
@@ -43,6 +44,9 @@ SCHEMA_URL = NamedNode(SCHEMA + "url")
 CC_ATTRIBUTION = NamedNode(CC + "attributionName")
 DIALECT_V71 = vocab("dialect", "v7.1")
 DIALECT_LEGACY = vocab("dialect", "legacy")
+DIALECT_ENGINEERING = vocab("dialect", "engineering")
+_DIALECT = {"v7.1": DIALECT_V71, "legacy": DIALECT_LEGACY, "engineering": DIALECT_ENGINEERING}
+SKOS_COLLECTION, SKOS_MEMBER = NamedNode(SKOS + "Collection"), NamedNode(SKOS + "member")
 _P = {name: pkg(name) for name in (
     "slug", "sourceFile", "dialect", "contextLabel", "ContextLabel", "audience", "labelText", "domain",
     "crossDomain", "commonsDomain", "Domain", "CommonsDomain", "primaryTension", "keyword",
@@ -54,7 +58,7 @@ _P = {name: pkg(name) for name in (
     "mentions", "entityMention", "EntityMention", "entity", "Entity", "relevance", "entityType",
     "memberOf", "communityMembership", "CommunityMembership", "community", "Community", "communitySource",
     "preamble", "ratingStars", "ratingLabel", "ratingNote", "section", "Section", "heading", "position",
-    "markdown",
+    "markdown", "arcStage", "orbitalLayer", "vitality",
 )}
 _KIND = {key: pkg(local) for key, local in RELATIONSHIP_KINDS.items()}
 _DIMENSION = {key: pkg(local) for key, local in ASSESSMENT_DIMENSIONS.items()}
@@ -64,7 +68,26 @@ V71_KEYS = {"id", "slug", "title", "aliases", "summary", "context_labels", "onto
 LEGACY_KEYS = {"page_url", "github_url", "version", "created", "modified", "classification", "generalizes_from",
                "specializes_to", "enables", "requires", "related", "repository", "confidence_score",
                "last_updated", "provenance", "commons_domain", "commons_alignment", "author"}
+#: the commons.engineering site's flat front matter (Hugo pages written by its import scripts), and the
+#: keys its v7.1 files add (collection, collection_ring, 7cs_arc)
+ENGINEERING_KEYS = {"type", "collection", "collection_ring", "7cs_arc", "aliases_list", "tags", "domain",
+                    "universality", "vitality_score", "orbital_layer"}
 V71_BLOCKS = ("ontology", "lifecycle", "relationships", "graph_garden")
+#: top-level keys that mark a file without v7.1 blocks or classification as the site dialect
+_ENGINEERING_MARKERS = ENGINEERING_KEYS - {"collection_ring", "7cs_arc"}
+
+
+def detect_dialect(data: dict) -> str:
+    """The front-matter dialect of one file: ``v7.1`` when it has any v7.1 block, else ``legacy``
+    when it has a ``classification`` block, else ``engineering`` when it has a key of the
+    commons.engineering site's flat front matter, else ``v7.1`` (title, slug and summary alone)."""
+    if any(key in data for key in V71_BLOCKS):
+        return "v7.1"
+    if "classification" in data:
+        return "legacy"
+    if any(key in data for key in _ENGINEERING_MARKERS):
+        return "engineering"
+    return "v7.1"
 
 
 @dataclass
@@ -119,7 +142,7 @@ class Mapper:
         self._emit = emit
 
     def _describe(self, node: NamedNode, p: NamedNode, o, path: tuple = ()) -> None:
-        """Describe a node many patterns name (domain, community, entity, agent).
+        """Describe a node many patterns name (domain, community, entity, agent, collection).
 
         These triples go to :attr:`Mapped.shared`, not to the pattern's own triples: the
         pipeline merges them across files in file order, so the result does not depend on
@@ -195,13 +218,13 @@ class Mapper:
                                        "slug", doc.line_of(("slug",)) or 1))
         self.slug = slug
         self.P = P = self.lib.pattern(slug)
-        dialect = "v7.1" if any(k in data for k in V71_BLOCKS) or "classification" not in data else "legacy"
+        dialect = detect_dialect(data)
         C = self.g_curated
         self._emit(P, A, P_PATTERN, C, ())
         self._emit(P, SKOS_SCHEME, self.s_patterns, C, ())
         self._emit(P, _P["slug"], Literal(slug), C, ("slug",))
         self._emit(P, _P["sourceFile"], Literal(doc.relpath or doc.path), C, ())
-        self._emit(P, _P["dialect"], DIALECT_V71 if dialect == "v7.1" else DIALECT_LEGACY, C, ())
+        self._emit(P, _P["dialect"], _DIALECT[dialect], C, ())
         ident = data.get("id")
         for key, value in data.items():
             handler = _HANDLERS.get(key)
@@ -441,6 +464,72 @@ class Mapper:
             else:
                 handler(self, item, sub)
 
+    # -- the commons.engineering site dialect ------------------------------------------------------
+
+    def _type(self, value, path):
+        if value != "pattern":  # a Hugo content type; "pattern" is what `a pkg:Pattern` says
+            self._warn("invalid-value", f"type {v.describe(value)} is not 'pattern'; the file is converted as a "
+                       "pattern", path)
+
+    def _collection_node(self, value, path, *, quiet: bool = False) -> NamedNode | None:
+        if quiet and not (isinstance(value, str) and value.strip()):
+            return None
+        seg = self._segment(value, path, "collection", from_label=True)
+        return self.lib.collection(seg) if seg else None
+
+    def _collections(self, value, path, *, ring: bool = False) -> None:
+        """``collection`` and ``collection_ring``: the pattern is a skos:member of a skos:Collection
+        (``P dcterms:isPartOf C`` too); a ring is itself a member of the file's collections."""
+        C = self.g_curated
+        parents = []
+        if ring:
+            parents = [n for c in v.as_list(self.doc.data.get("collection"))
+                       if (n := self._collection_node(c, ("collection",), quiet=True)) is not None]
+        for i, item in enumerate(v.as_list(value)):
+            sub = path + (i,) if isinstance(value, list) else path
+            node = self._collection_node(item, sub)
+            if node is None:
+                continue
+            self._emit(self.P, DC["isPartOf"], node, C, sub)
+            self._emit(node, SKOS_MEMBER, self.P, C, sub)
+            self._describe(node, A, SKOS_COLLECTION, sub)
+            self._describe(node, SKOS_PREF, Literal(str(item)), sub)
+            for parent in parents:
+                self._describe(parent, SKOS_MEMBER, node, sub)
+
+    def _rings(self, value, path):
+        self._collections(value, path, ring=True)
+
+    def _arc(self, value, path):
+        for i, item in enumerate(v.as_list(value)):
+            sub = path + (i,) if isinstance(value, list) else path
+            self._emit(self.P, _P["arcStage"], self._concept("7cs-arc", item, sub), self.g_curated, sub)
+
+    def _tags(self, value, path):
+        if isinstance(value, dict):  # the mapping form (universality, domain, ...) reads as classification
+            self._classification(value, path)
+            return
+        for i, tag in enumerate(v.as_list(value)):
+            sub = path + (i,) if isinstance(value, list) else path
+            self._emit(self.P, _P["keyword"], v.text(tag, sub, self._warn, lenient=True), None, sub)
+
+    def _top_domain(self, value, path):
+        self._domain(value, path, _P["domain"])
+
+    def _universality(self, value, path):
+        self._emit(self.P, _P["universality"], v.text(value, path, self._warn, lenient=True), self.g_curated, path)
+
+    def _vitality_score(self, value, path):
+        C = self.g_curated
+        node = self.lib.node(self.slug, "assessment")
+        self._emit(self.P, _P["assessment"], node, C, path)
+        self._emit(node, A, _P["CommonsAssessment"], C, path)
+        self._emit(node, _P["vitality"], v.decimal(value, path, self._warn, low=0, high=5), C, path)
+
+    def _orbital_layer(self, value, path):
+        self._emit(self.P, _P["orbitalLayer"], v.integer(value, path, self._warn, low=0, high=9), self.g_curated,
+                   path)
+
     # -- curated relationships ----------------------------------------------------------------------
 
     def _relationships(self, value, path):
@@ -635,7 +724,7 @@ class Mapper:
 
     def _body(self, dialect: str) -> None:
         C, P = self.g_curated, self.P
-        body = split_body(self.doc.body, canonical=dialect == "v7.1")
+        body = split_body(self.doc.body, canonical=dialect != "legacy")
         where = ("<body>",)
         # Body fields get file lines too: the body start, and each section's heading line.
         self.doc.lines.setdefault(where, self.doc.body_line)
@@ -676,5 +765,10 @@ _HANDLERS = {
     "author": Mapper._author,
     **{kind: Mapper._legacy_list(kind) for kind in ("generalizes_from", "specializes_to", "enables", "requires",
                                                     "related")},
+    # the commons.engineering site
+    "type": Mapper._type, "collection": Mapper._collections, "collection_ring": Mapper._rings,
+    "7cs_arc": Mapper._arc, "aliases_list": Mapper._aliases, "tags": Mapper._tags, "domain": Mapper._top_domain,
+    "universality": Mapper._universality, "vitality_score": Mapper._vitality_score,
+    "orbital_layer": Mapper._orbital_layer,
 }
-assert set(_HANDLERS) == V71_KEYS | LEGACY_KEYS
+assert set(_HANDLERS) == V71_KEYS | LEGACY_KEYS | ENGINEERING_KEYS

@@ -155,6 +155,9 @@ class Library:
     def entity(self, ident: str) -> NamedNode:
         return NamedNode(f"{self.base}entity/{ident}")
 
+    def collection(self, name: str) -> NamedNode:
+        return NamedNode(f"{self.base}collection/{name}")
+
     def agent(self, name: str) -> NamedNode:
         return NamedNode(f"{self.base}agent/{name}")
 

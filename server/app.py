@@ -31,6 +31,7 @@ from .errors import error_response, register_error_handlers, strict_params
 from .fastpath import SparqlFastPath
 from .httpcache import HttpCache
 from .pool import PoolSettings, QueryPool
+from .worker import visible_controls
 from .publicurl import PublicUrl
 
 #: Sent with every HTML page: scripts, styles, fonts and fetches only from this server,
@@ -155,6 +156,8 @@ def create_app(config: ServerConfig, *, pool_size: int | None = None) -> Flask:
         headers["X-Content-Type-Options"] = "nosniff"
         if response.mimetype == "text/html":
             headers.update(HTML_SECURITY_HEADERS)
+            if not response.is_streamed:  # a literal's control characters: never a malformed page
+                response.set_data(visible_controls(response.get_data()))
         return response
 
     if config.cors_origins:

@@ -21,6 +21,7 @@ QUERY_ERROR_STATUS: dict[str, int] = {
     "syntax": 400,
     "evaluation": 400,
     "rows": 422,
+    "unrepresentable": 406,
     "timeout": 503,
     "busy": 503,
     "too-many-requests": 429,

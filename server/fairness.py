@@ -9,6 +9,17 @@ holds its share, :class:`~.pool.PoolBusy` (503) when every worker is busy. The
 estimate is the time until the running query that started first reaches the time
 limit (when a worker is certain to be free), at least 1 s.
 
+A waiting request holds one of the HTTP front's app threads (:mod:`.front`), so the
+waiting is bounded too: at most ``max_waiting`` requests wait at once, at most half
+of them (and at least ``per_client``) from one client; one more is refused at once,
+the same way.
+Without that bound, 60 requests from one client held every app thread for their
+queue wait, and another client's cheap query waited 5.5 s for a thread
+(``tests/benchmarks/bench_reliability.py``, non-reading clients). The front runs
+``size + SPARE_THREADS`` threads and ``max_waiting`` defaults to half the spare
+ones, so the rest stays free for requests that need no worker or find one free;
+a client's short burst of parallel queries (a page's fetches) still waits its turn.
+
 The client is the address the HTTP front saw (or the one a trusted proxy named,
 :mod:`.publicurl`), set per request thread with :meth:`Gate.bind`; calls made
 without one (the CLI, tests) count only against ``size``.
@@ -22,20 +33,30 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["Gate"]
+__all__ = ["Gate", "MAX_WAITING", "SPARE_THREADS"]
+
+#: App threads of the HTTP front beyond one per query worker.
+SPARE_THREADS = 16
+#: Requests that may wait for a worker at once (each holds an app thread meanwhile).
+MAX_WAITING = SPARE_THREADS // 2
 
 
 class Gate:
     """See the module docstring. ``timeout`` is the query time limit (for Retry-After)."""
 
-    def __init__(self, *, size: int, per_client: int, queue_timeout: float, timeout: float) -> None:
+    def __init__(self, *, size: int, per_client: int, queue_timeout: float, timeout: float,
+                 max_waiting: int = MAX_WAITING) -> None:
         self.size = size
         self.per_client = max(1, per_client)
         self.queue_timeout = queue_timeout
         self.timeout = timeout
+        self.max_waiting = max(1, max_waiting)
+        self.max_waiting_per_client = max(self.per_client, self.max_waiting // 2)
         self._cond = threading.Condition()
         self._running: dict[str | None, list[float]] = {}  # client -> start times of its running requests
         self._total = 0
+        self._waiting: dict[str | None, int] = {}  # client -> its requests waiting now
+        self._waiting_total = 0
         self._local = threading.local()
         self.refused_busy = 0
         self.refused_client = 0
@@ -47,6 +68,10 @@ class Gate:
     @property
     def running(self) -> int:
         return self._total
+
+    @property
+    def waiting(self) -> int:
+        return self._waiting_total
 
     def _retry_after(self, starts: list[float]) -> int:
         if not starts:
@@ -62,20 +87,35 @@ class Gate:
         limit = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + self.queue_timeout
         with self._cond:
-            while True:
-                mine = self._running.get(client, [])
-                over_cap = client is not None and len(mine) >= self.per_client
-                if not over_cap and self._total < self.size:
-                    break
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    if over_cap:
-                        self.refused_client += 1
-                        raise ClientBusy(self.per_client, self._retry_after(mine))
-                    self.refused_busy += 1
-                    starts = [t for ts in self._running.values() for t in ts]
-                    raise PoolBusy(self._retry_after(starts))
-                self._cond.wait(remaining)
+            queued = False
+            try:
+                while True:
+                    mine = self._running.get(client, [])
+                    over_cap = client is not None and len(mine) >= self.per_client
+                    if not over_cap and self._total < self.size:
+                        break
+                    remaining = deadline - time.monotonic()
+                    if not queued and remaining > 0:
+                        queued = self._waiting_total < self.max_waiting and (
+                            client is None or self._waiting.get(client, 0) < self.max_waiting_per_client)
+                        if queued:
+                            self._waiting[client] = self._waiting.get(client, 0) + 1
+                            self._waiting_total += 1
+                    if not queued or remaining <= 0:  # no room to wait, or waited long enough
+                        if over_cap:
+                            self.refused_client += 1
+                            raise ClientBusy(self.per_client, self._retry_after(mine))
+                        self.refused_busy += 1
+                        starts = [t for ts in self._running.values() for t in ts]
+                        raise PoolBusy(self._retry_after(starts))
+                    self._cond.wait(remaining)
+            finally:
+                if queued:
+                    self._waiting_total -= 1
+                    if self._waiting[client] == 1:
+                        del self._waiting[client]
+                    else:
+                        self._waiting[client] -= 1
             started = time.monotonic() + (limit - self.timeout)  # a longer limit (dumps) frees later
             self._running.setdefault(client, []).append(started)
             self._total += 1

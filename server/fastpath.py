@@ -30,7 +30,7 @@ from .guard import DEFAULT_MAX_DEPTH, RequestRefused, inspect_query
 from .negotiation import negotiate
 from .pool import QueryError, QueryPool
 
-_REASONS = {200: "OK", 400: "BAD REQUEST", 422: "UNPROCESSABLE ENTITY", 429: "TOO MANY REQUESTS",
+_REASONS = {200: "OK", 400: "BAD REQUEST", 406: "NOT ACCEPTABLE", 422: "UNPROCESSABLE ENTITY", 429: "TOO MANY REQUESTS",
             500: "INTERNAL SERVER ERROR", 503: "SERVICE UNAVAILABLE"}
 
 

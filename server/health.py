@@ -49,7 +49,7 @@ def health() -> Response:
         "network_isolated_workers": pool.network_isolated,
     }
     gate = pool.gate
-    body["queue"] = {"running": gate.running, "per_client": gate.per_client,
+    body["queue"] = {"running": gate.running, "waiting": gate.waiting, "per_client": gate.per_client,
                      "queue_timeout_seconds": gate.queue_timeout, "refused_busy": gate.refused_busy,
                      "refused_client": gate.refused_client}
     front = getattr(state, "front", None)

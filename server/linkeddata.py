@@ -38,6 +38,8 @@ from .config import ServerConfig
 from .descriptions import OntologyDocument, missing_pattern_query, pattern_query, resource_query, state_query
 from .errors import error_response
 from .negotiation import PAGE_OFFERS, RDF_PAGE_OFFERS, Offer, choose
+from .pool import QueryError
+from .worker import Unrepresentable, representable
 
 #: path segment under the base IRI -> the kind of page the web front end renders
 RESOURCE_KINDS: dict[str, str] = {
@@ -86,8 +88,13 @@ def serialize(triples: list[ox.Triple], offer: Offer) -> bytes:
         return json.dumps(document, ensure_ascii=False).encode()
     rdf_format = getattr(ox.RdfFormat, offer.format)
     if offer.format in ("TURTLE", "TRIG", "RDF_XML"):  # RDF/XML with prefixes: owl:Ontology, not <Ontology xmlns=...>
-        return ox.serialize(triples, format=rdf_format, prefixes=state.prefixes)
-    return ox.serialize(triples, format=rdf_format)
+        body = ox.serialize(triples, format=rdf_format, prefixes=state.prefixes)
+    else:
+        body = ox.serialize(triples, format=rdf_format)
+    try:  # a literal with a control character: never a malformed document (see .worker)
+        return representable(body, offer.format)
+    except Unrepresentable as exc:
+        raise QueryError("unrepresentable", str(exc)) from None
 
 
 def rdf_response(triples: list[ox.Triple], offer: Offer, status: int = 200) -> Response:

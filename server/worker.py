@@ -17,6 +17,16 @@ more fails and the worker answers ``memory`` or dies, and the pool replaces it)
 and a row cap (an error, never a truncated result). Results are serialised by
 pyoxigraph's Rust serialisers. The time limit is enforced by the parent, which
 kills this process. The worker also exits when its parent goes away.
+
+No answer is ever malformed by the characters of a literal (:func:`representable`).
+A store written by other tools (``oxigraph load``), or a query's own literals
+(``"\\u0000"``), can hold control characters that patternkg's converter removes. The
+JSON formats and the Turtle family escape them; pyoxigraph writes them raw in the
+others. So TSV answers get them as ``\\uXXXX`` escapes (TSV terms are Turtle terms:
+the same value), while SPARQL XML results and RDF/XML (XML 1.0 cannot carry
+U+0000-U+001F but tab, LF and CR, nor U+FFFE/U+FFFF, even as character
+references) and CSV (RFC 4180 has no escape for them) are refused: error
+``unrepresentable`` (406), naming the character and the formats that carry it.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ import ctypes
 import json
 import marshal
 import os
+import re
 import resource
 import signal
 import sys
@@ -41,12 +52,62 @@ import pyoxigraph as ox
 #: ``max_rows * MIN_ROW_BYTES`` bytes has at most ``max_rows`` rows.
 MIN_ROW_BYTES = {"JSON": 2, "XML": 17, "CSV": 2, "TSV": 1}
 
+#: C0 control characters but tab, LF and CR (one byte each in UTF-8, never inside a multi-byte sequence).
+CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+_TSV_ESCAPED = re.compile(b"[" + re.escape(CONTROL_BYTES + b"\x7f") + b"]")
+_CONTROLS = re.compile(b"[" + re.escape(CONTROL_BYTES) + b"]")
+#: U+FFFE and U+FFFF in UTF-8: not XML 1.0 characters either.
+XML_NONCHARACTERS = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
+#: Formats that cannot carry a control character -> the formats to ask for instead.
+_ALTERNATIVES = {
+    "XML": ("SPARQL XML results", "application/sparql-results+json or text/tab-separated-values"),
+    "CSV": ("CSV", "application/sparql-results+json or text/tab-separated-values"),
+    "RDF_XML": ("RDF/XML", "text/turtle, application/n-triples or application/ld+json"),
+}
+
 CLONE_NEWNET = 0x40000000
 CLONE_NEWUSER = 0x10000000
 
 
 class RowLimitExceeded(Exception):
     pass
+
+
+class Unrepresentable(Exception):
+    """The answer holds a character its format cannot carry; the message names both."""
+
+
+def visible_controls(html: bytes) -> bytes:
+    """*html* (UTF-8) with each control character (C0 but tab, LF, CR) shown as its Unicode control
+    picture (U+0000 as U+2400 and so on): HTML forbids them in a document, and a reader sees where they are."""
+    if len(html.translate(None, CONTROL_BYTES)) == len(html):
+        return html
+    return _CONTROLS.sub(lambda m: chr(0x2400 + m.group()[0]).encode(), html)
+
+
+def representable(body: bytes, fmt: str) -> bytes:
+    """*body* (an answer in *fmt*, a results or RDF format name) made safe, or :class:`Unrepresentable`.
+
+    TSV: control characters (C0 but tab, LF, CR; and DEL) become ``\\uXXXX`` escapes.
+    SPARQL XML, RDF/XML, CSV: refused when they hold a control character (or, for XML,
+    U+FFFE/U+FFFF). Other formats are returned as they are (they escape these characters)."""
+    if fmt == "TSV":
+        if len(body.translate(None, CONTROL_BYTES + b"\x7f")) == len(body):
+            return body
+        return _TSV_ESCAPED.sub(lambda m: b"\\u%04X" % m.group()[0], body)
+    if fmt not in _ALTERNATIVES:
+        return body
+    stripped = body.translate(None, CONTROL_BYTES)
+    found = None
+    if len(stripped) != len(body):
+        found = next(b for b in body if b in CONTROL_BYTES)
+    elif fmt != "CSV":
+        found = next((0xFFFE + i for i, seq in enumerate(XML_NONCHARACTERS) if seq in body), None)
+    if found is None:
+        return body
+    name, instead = _ALTERNATIVES[fmt]
+    raise Unrepresentable(f"the answer holds the character U+{found:04X} (in a literal), which {name} cannot carry; "
+                          f"ask for {instead}")
 
 
 class _CappedSink:
@@ -152,19 +213,21 @@ class Worker:
         if isinstance(result, ox.QueryBoolean):
             return "results", result.serialize(format=getattr(ox.QueryResultsFormat, results_format))
         if isinstance(result, ox.QuerySolutions):
-            # Fast path: an answer of at most max_rows * MIN_ROW_BYTES bytes has at most
-            # max_rows rows. Larger answers are run again and counted exactly (TSV has
-            # one line per row).
-            sink = _CappedSink(self.max_rows * MIN_ROW_BYTES.get(results_format, 1), "bytes")
-            try:
-                result.serialize(sink, format=getattr(ox.QueryResultsFormat, results_format))
-                return "results", b"".join(sink.chunks)
-            except Exception:
-                if not sink.exceeded:
-                    raise
-            result = self.store.query(query, **kwargs)
-            return "results", self._solutions(result, results_format)
-        return "graph", self._triples(result, graph_format)
+            return "results", representable(self._results(result, results_format, query, kwargs), results_format)
+        return "graph", representable(self._triples(result, graph_format), graph_format)
+
+    def _results(self, result: ox.QuerySolutions, fmt: str, query: str, kwargs: dict[str, Any]) -> bytes:
+        # Fast path: an answer of at most max_rows * MIN_ROW_BYTES bytes has at most
+        # max_rows rows. Larger answers are run again and counted exactly (TSV has
+        # one line per row).
+        sink = _CappedSink(self.max_rows * MIN_ROW_BYTES.get(fmt, 1), "bytes")
+        try:
+            result.serialize(sink, format=getattr(ox.QueryResultsFormat, fmt))
+            return b"".join(sink.chunks)
+        except Exception:
+            if not sink.exceeded:
+                raise
+        return self._solutions(self.store.query(query, **kwargs), fmt)
 
     def _solutions(self, result: ox.QuerySolutions, fmt: str) -> bytes:
         sink = _CappedSink(self.max_rows, "rows")
@@ -270,6 +333,8 @@ def main(argv: list[str]) -> int:
             reply = _error("syntax", str(exc))
         except RowLimitExceeded:
             reply = _error("rows", f"the result has more than {worker.max_rows} rows")
+        except Unrepresentable as exc:
+            reply = _error("unrepresentable", str(exc))
         except MemoryError:
             reply = _error("memory", "the query needed more memory than allowed")
         except Exception as exc:  # noqa: BLE001 - every failure becomes a reply

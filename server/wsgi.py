@@ -37,13 +37,12 @@ from typing import Any
 
 from .app import create_app, shares
 from .config import ServerConfig
+from .fairness import SPARE_THREADS
 from .front import HttpFront, HttpLimits
 from .generations import GenerationWatcher
 from .worker import exit_with_parent
 
 
-#: Threads of the app beyond one per query worker.
-SPARE_THREADS = 16
 #: Open files a server process needs beside its connections (pipes, the store's own files, logs).
 FILES_SPARE = 256
 

@@ -69,7 +69,8 @@ class Shapes:
     classes: set[str] = field(default_factory=set)
     #: predicates whose literal values no shape reads (only datatype/nodeKind/counts)
     opaque: set[str] = field(default_factory=set)
-    #: predicate -> YAML field (pks:field of the first property shape on it)
+    #: predicate -> YAML field (pks:field of the property shapes on it, when they all name the same one;
+    #: pkg:dialect is not here: each dialect's shape names the field that marks that dialect)
     field_by_path: dict[str, str] = field(default_factory=dict)
 
     @cached_property
@@ -101,7 +102,7 @@ def load_shapes(path: str | None = None) -> Shapes:
     value_blind = {SH.path, SH.datatype, SH.minCount, SH.maxCount, SH.nodeKind, SH.message, SH.severity,
                    PKS.field, PKS.fix}
     opaque: dict[str, bool] = {}
-    field_by_path: dict[str, str] = {}
+    fields_of_path: dict[str, set[str]] = {}
     for shape in sorted(set(graph.subjects(RDF.type, SH.NodeShape)), key=str):
         base = _local(shape)
         shape_field = graph.value(shape, PKS.field)
@@ -117,7 +118,7 @@ def load_shapes(path: str | None = None) -> Shapes:
                 blind = all(p in value_blind for p in graph.predicates(prop, None))
                 opaque[str(path)] = opaque.get(str(path), True) and blind
                 if graph.value(prop, PKS.field) is not None:
-                    field_by_path.setdefault(str(path), str(graph.value(prop, PKS.field)))
+                    fields_of_path.setdefault(str(path), set()).add(str(graph.value(prop, PKS.field)))
             else:
                 keep = None  # a complex path: keep every triple (conservative)
             name = f"{base}/{_local(path)}"
@@ -142,6 +143,7 @@ def load_shapes(path: str | None = None) -> Shapes:
                                    _str(graph.value(constraint, SH.message)), base.severity)
             sparql.append(SparqlConstraint(shape_info, tuple(sorted(str(c) for c in graph.objects(shape, SH.targetClass))),
                                            str(graph.value(constraint, SH.select)), prefixes))
+    field_by_path = {path: next(iter(fields)) for path, fields in fields_of_path.items() if len(fields) == 1}
     return Shapes(graph, core, sparql, info, keep, classes, {p for p, o in opaque.items() if o}, field_by_path)
 
 

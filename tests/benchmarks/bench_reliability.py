@@ -20,17 +20,23 @@ then runs each attack for S seconds (default 20) and stops it:
 - ``crash-flood``: 4 clients looping the 10 KB query of 2,500 nested braces.
 
 The cheap query (``ASK``) comes from another loopback address (127.0.0.2), as
-another user's would. Per attack it prints: cheap queries answered (200) / sent,
-their p50 and max latency, the statuses of the others, the peak RSS of the server
-(all its processes: granian and the query workers) and what the attackers got.
-Targets: every cheap query answered, max latency under 1 s, except in the
-timeout flood from many addresses, where it gets 503 with Retry-After at once.
+another user's would, with a text never sent before in this run (else the server's
+answer cache answers it without a worker, and a flood that holds every worker
+looks harmless). Per attack it prints: cheap queries answered (200) / sent, their
+p50 and max latency, refusals (429/503 with Retry-After) / sent and the longest
+wait for any answer (a refusal too), the statuses of the others, the peak RSS of
+the server (all its processes: granian and the query workers) and what the
+attackers got. Targets: every cheap query answered, max latency under 1 s, except
+in the timeout flood from many addresses, where every worker is held: there the
+cheap query is refused with 429/503 and Retry-After once the queue wait
+(``--queue-timeout``, 2 s) has passed, never left waiting longer.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import shutil
@@ -51,6 +57,8 @@ CHEAP = "/sparql?query=" + quote("ASK { ?s ?p ?o }")
 SLOW = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }")
 LARGE = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
 NESTED = "SELECT * WHERE " + "{" * 2500 + "}" * 2500
+#: Numbers the cheap queries of the whole run, with a token of this run: no text repeats.
+PROBE_TEXTS = (f"# probe {os.getpid()}-{time.time_ns()}-{n}" for n in itertools.count())
 
 
 def free_port() -> int:
@@ -83,6 +91,10 @@ class Probe:
         self.latencies: list[float] = []
         self.statuses: Counter[str] = Counter()
         self.retry_after: Counter[str] = Counter()
+        self.refused = 0
+        """429 or 503 with Retry-After: a refusal the client can act on."""
+        self.longest = 0.0
+        """The longest wait for any answer, a refusal too (a silent stall shows here)."""
         self.peak = 0.0
         self.sent = 0
         self.stop = threading.Event()
@@ -108,17 +120,19 @@ class Probe:
             start = time.monotonic()
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30, source_address=("127.0.0.2", 0))
-                self.sent += 1  # a new query text each time: the server's answer cache must not answer it
-                conn.request("GET", CHEAP + quote(f" # {self.sent}"))
+                self.sent += 1
+                conn.request("GET", CHEAP + quote(" " + next(PROBE_TEXTS)))
                 r = conn.getresponse()
                 r.read()
                 conn.close()
                 status = str(r.status)
                 if r.getheader("Retry-After"):
                     self.retry_after[status] += 1
+                    self.refused += r.status in (429, 503)
             except OSError as exc:
                 status = type(exc).__name__
             elapsed = time.monotonic() - start
+            self.longest = max(self.longest, elapsed)
             self.statuses[status] += 1
             if status == "200":
                 self.latencies.append(elapsed)
@@ -131,9 +145,9 @@ def report(name: str, probe: Probe, attackers: Counter[str]) -> None:
     p50 = lat[len(lat) // 2] * 1000 if lat else float("nan")
     worst = lat[-1] * 1000 if lat else float("nan")
     others = {k: v for k, v in probe.statuses.items() if k != "200"}
-    retry = f" (Retry-After on {dict(probe.retry_after)})" if probe.retry_after else ""
-    print(f"{name:<26} {len(lat):>4}/{sent:<4} {p50:>8.1f} {worst:>9.1f} {probe.peak:>9.0f}  "
-          f"probe errors: {others or '-'}{retry}; attackers got: {dict(attackers)}", flush=True)
+    print(f"{name:<26} {len(lat):>4}/{sent:<4} {p50:>8.1f} {worst:>9.1f} {probe.refused:>4}/{sent:<4} "
+          f"{probe.longest * 1000:>9.1f} {probe.peak:>9.0f}  probe's other answers: {others or '-'}; "
+          f"attackers got: {dict(sorted(attackers.items()))}", flush=True)
 
 
 def request_bytes(method: str, path: str, body: bytes = b"", content_type: str = "application/sparql-query") -> bytes:
@@ -312,7 +326,8 @@ def main() -> int:
             print((scratch / "server.log").read_text(), file=sys.stderr)
             return 1
         print("patternkg serve " + " ".join(command[4:]).replace(str(store), "STORE").replace(str(scratch), "TMP"))
-        print(f"{'attack':<26} {'answered':>9} {'p50 ms':>8} {'max ms':>9} {'peak MiB':>9}")
+        print(f"{'attack':<26} {'answered':>9} {'p50 ms':>8} {'max ms':>9} {'refused':>9} {'wait ms':>9} "
+              f"{'peak MiB':>9}")
         seconds = args.seconds
         with Probe(port, server.pid) as probe:
             time.sleep(min(5.0, seconds))

@@ -223,6 +223,41 @@ def test_one_client_cannot_hold_every_worker(own) -> None:
         assert hog.result().status_code == 503
 
 
+def test_queries_waiting_for_a_worker_do_not_hold_every_app_thread(own) -> None:
+    """Forty slow queries at once from one client (more than the front's 18 app threads):
+    one runs, a few wait their turn, the others get 429 at once instead of each holding an
+    app thread for the queue wait; another client's cheap query is answered well within
+    the queue wait, while the first client's query still runs."""
+    server = own("--max-per-client", "1", "--queue-timeout", "6", timeout=10.0)
+    request = ("GET /sparql?query=" + requests.utils.quote(SLOW) + " HTTP/1.1\r\nHost: x\r\n\r\n").encode()
+    hogs = []
+    try:
+        for _ in range(40):
+            s = connect(server)
+            s.sendall(request)
+            hogs.append(s)
+        time.sleep(0.5)
+        started = time.monotonic()
+        assert cheap(server, source="127.0.0.2").status == 200
+        assert time.monotonic() - started < 6  # before: it waited for a thread, longer than the queue wait
+        health = requests.get(server.url + "/health", timeout=10).json()
+        assert health["queue"]["running"] >= 1 and 1 <= health["queue"]["waiting"] <= 4, health["queue"]
+        refused = 0
+        for s in hogs:
+            s.settimeout(0.2)
+            try:
+                head = read_head(s)
+            except OSError:
+                continue  # still running or waiting
+            if head.startswith(b"HTTP/1.1 429"):
+                refused += 1
+                assert b"retry-after" in head.lower(), head
+        assert refused >= 30, refused
+    finally:
+        for s in hogs:
+            s.close()
+
+
 def test_absolute_urls_never_come_from_the_host_header(server: Server) -> None:
     for path, accept in (("/", None), ("/void", "text/turtle"), ("/sparql", "text/turtle"), ("/dumps/", None)):
         headers = {"Host": "evil.example"}

@@ -58,7 +58,7 @@ def test_constraints_are_split_by_what_they_read():
     plan = plan_for(load_shapes())
     local = {c.shape.name for c in plan.local}
     library = {c.shape.name for c in plan.library}
-    assert local == {"OverallScoreShape", "SlugFileShape", "V71BodyShape", "V71FieldsShape"}
+    assert local == {"AssessmentScoresShape", "OverallScoreShape", "SlugFileShape", "V71BodyShape", "V71FieldsShape"}
     assert library == {"DuplicateIdShape", "SelfLinkShape", "UnresolvedTargetShape",
                        "UnresolvedInferredTargetShape", "InversePairShape"}
     pkg = "https://w3id.org/patternkg/ontology#"
