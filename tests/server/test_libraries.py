@@ -147,6 +147,8 @@ def test_void_describes_the_whole_and_each_library(server: Server, libs) -> None
             counts = {t.object.value for t in doc
                       if t.subject == ox.NamedNode(base + "dataset") and t.predicate.value == PKG + "patternCount"}
             assert counts == {"6"}
+        page = requests.get(server.url + _path(base + "dataset"), headers={"Accept": "text/html"}, timeout=30)
+        assert page.status_code == 200 and base + "dataset" in page.text
 
 
 def test_dumps_keep_the_graphs(server: Server, libs) -> None:
