@@ -155,6 +155,46 @@ def test_clients_that_do_not_read_cannot_grow_the_server(own) -> None:
     assert health["http"]["refused_over_buffer"] >= 1
 
 
+def test_clients_that_do_not_read_hold_no_worker_and_no_app_thread(own) -> None:
+    """The benchmark's non-reading attack (bench_reliability.py), bounded: forty clients of one
+    address (more than the front's 18 app threads) ask for a 26 MB answer and never read it.
+    An answer waiting for its reader holds neither the worker that made it (the next query of
+    that client runs: several get 200) nor an app thread, and no more than a few of the
+    client's queries wait for a worker, so another client's cheap query is answered at once,
+    not after the queue wait (8 s here). Before the waiting was bounded, 17 of the 18 app threads
+    sat in the queue (py-spy) and the cheap query waited 5.6 s in the benchmark."""
+    server = own("--max-per-client", "1", "--queue-timeout", "8", "--send-timeout", "20", timeout=20.0)
+    request = ("GET /sparql?query=" + requests.utils.quote(LARGE) + " HTTP/1.1\r\nHost: x\r\n\r\n").encode()
+    hogs = []
+    try:
+        for _ in range(40):
+            s = connect(server)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(request)
+            hogs.append(s)
+        latencies = []
+        for _ in range(6):
+            started = time.monotonic()
+            assert cheap(server, source="127.0.0.2").status == 200
+            latencies.append(time.monotonic() - started)
+            time.sleep(0.5)
+        assert max(latencies) < 4, latencies  # half the queue wait: it never queued behind the hogs
+        queue = requests.get(server.url + "/health", timeout=10).json()["queue"]
+        assert queue["waiting"] <= 4, queue
+        heads = []
+        for s in hogs:
+            s.settimeout(10)
+            try:
+                heads.append(read_head(s).split(b" ")[1])
+            except (OSError, IndexError):
+                heads.append(b"none")
+        assert heads.count(b"200") >= 2, heads  # the worker went on to the next query
+        assert heads.count(b"429") >= 30, heads  # refused at once, with no app thread held for 8 s
+    finally:
+        for s in hogs:
+            s.close()
+
+
 def test_idle_connections_are_dropped_and_do_not_lock_out_clients(own) -> None:
     """More idle connections than --max-connections: the server closes them after the
     keep-alive timeout, and a new client is served."""
