@@ -12,6 +12,9 @@ then runs each attack for S seconds (default 20) and stops it:
 - ``idle-connections``: 1,100 connections that open and send nothing (more than
   granian's old fixed limit of 1,024), then 1,100 more that send one request and
   stay open;
+- ``connection-hog``: one address (127.0.0.3) keeps 4,200 idle connections open
+  (more than ``--max-connections``, 4096), opening a new one for each the server
+  closes (``--max-connections-per-client`` lets it keep 64);
 - ``non-reading``: 60 clients asking for a large result (the whole library as
   N-Triples, about 8 MB) and never reading it;
 - ``timeout-flood``: ``workers`` clients looping queries that run into the time
@@ -256,6 +259,46 @@ def attack_idle(port: int, seconds: float, got: Counter[str]) -> None:
         s.close()
 
 
+def attack_connection_hog(port: int, seconds: float, count: int, got: Counter[str]) -> None:
+    """One address (127.0.0.3) keeps *count* idle connections open, more than --max-connections:
+    each one the server closes is opened again at once."""
+    import resource
+    import selectors
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < count + 256:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(count + 256, hard), hard))
+    deadline = time.monotonic() + seconds
+    with selectors.DefaultSelector() as selector:
+        def open_one() -> None:
+            try:
+                s = socket.socket()
+                s.bind(("127.0.0.3", 0))
+                s.setblocking(False)
+                s.connect_ex(("127.0.0.1", port))  # completes in the kernel's backlog even when not accepted
+                selector.register(s, selectors.EVENT_READ)
+                got["opened"] += 1
+            except OSError as exc:
+                got[type(exc).__name__] += 1
+
+        while len(selector.get_map()) < count and time.monotonic() < deadline:
+            open_one()
+        while time.monotonic() < deadline:
+            for key, _ in selector.select(0.1):  # an idle connection is readable only when it ends
+                s = key.fileobj
+                try:
+                    data = s.recv(1)
+                except OSError:
+                    data = b""
+                if not data:
+                    got["closed by server"] += 1
+                    selector.unregister(s)
+                    s.close()
+                    open_one()
+        for key in list(selector.get_map().values()):
+            key.fileobj.close()
+
+
 def attack_non_reading(port: int, seconds: float, got: Counter[str]) -> None:
     socks = []
     request = request_bytes("POST", "/sparql", LARGE.encode())
@@ -328,6 +371,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=10.0)
     parser.add_argument("--queue-timeout", type=float, default=2.0, help="The server's --queue-timeout.")
+    parser.add_argument("--serve-option", action="append", default=[], metavar="OPTION",
+                        help="Pass OPTION to patternkg serve (repeatable; e.g. --serve-option=--max-connections-per-client=4096 "
+                             "to see an attack without that bound).")
     parser.add_argument("--only", action="append", default=[], metavar="ATTACK",
                         help="Run only attacks whose name starts with ATTACK (repeatable).")
     args = parser.parse_args()
@@ -347,7 +393,7 @@ def main() -> int:
         command = [sys.executable, "-m", "patternkg", "serve", "--store", str(store), "--port", str(port),
                    "--workers", str(args.workers), "--timeout", str(args.timeout), "--max-rows", "1000000",
                    "--queue-timeout", str(args.queue_timeout),
-                   "--dumps-dir", str(scratch / "dumps")]
+                   "--dumps-dir", str(scratch / "dumps"), *args.serve_option]
         log = open(scratch / "server.log", "wb")  # noqa: SIM115
         server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
@@ -372,6 +418,7 @@ def main() -> int:
         attacks = [
             ("slow-bodies", lambda got: attack_slow_bodies(port, seconds, 3 * args.workers, got)),
             ("idle-connections", lambda got: attack_idle(port, seconds, got)),
+            ("connection-hog (1 addr)", lambda got: attack_connection_hog(port, seconds, 4200, got)),
             ("non-reading", lambda got: attack_non_reading(port, seconds, got)),
             ("timeout-flood (1 addr)", lambda got: attack_loop(
                 port, seconds, ["127.0.0.1"] * args.workers, SLOW.encode(), got)),

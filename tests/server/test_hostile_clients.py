@@ -198,7 +198,7 @@ def test_clients_that_do_not_read_hold_no_worker_and_no_app_thread(own) -> None:
 def test_idle_connections_are_dropped_and_do_not_lock_out_clients(own) -> None:
     """More idle connections than --max-connections: the server closes them after the
     keep-alive timeout, and a new client is served."""
-    server = own("--max-connections", "16", "--keep-alive-timeout", "1")
+    server = own("--max-connections", "16", "--keep-alive-timeout", "1", "--max-connections-per-client", "64")
     idle = [connect(server) for _ in range(40)]
     started = time.monotonic()
     assert cheap(server).status == 200
@@ -221,7 +221,7 @@ def test_idle_connections_are_dropped_and_do_not_lock_out_clients(own) -> None:
 
 
 def test_near_the_connection_limit_answers_close_the_connection(own) -> None:
-    server = own("--max-connections", "16", "--keep-alive-timeout", "2")
+    server = own("--max-connections", "16", "--keep-alive-timeout", "2", "--max-connections-per-client", "16")
     time.sleep(2.5)  # the start-up's own connections are forgotten
     kept = []
     for _ in range(14):
