@@ -350,9 +350,19 @@ class _Update:
         old_texts, new_texts = texts(self.old), texts(self.new)
         if old_texts != new_texts:
             changed = sorted({p for _, p, _ in (old_texts - new_texts) + (new_texts - old_texts)})
-            marks = ",".join("?" * len(changed))
-            self.db.execute(f"DELETE FROM text WHERE rowid IN (SELECT rowid FROM text WHERE pattern IN ({marks}))",
-                            changed)
+            gone = set()
+            for (value, pattern, field), _n in old_texts.items():
+                if pattern not in changed:
+                    continue
+                if len(value) >= 3:  # found through the trigram index (a GLOB without wildcards)
+                    exact = "".join(f"[{ch}]" if ch in "*?[" else ch for ch in value)
+                    found = self.db.execute("SELECT rowid, value FROM text WHERE value GLOB ? AND pattern = ? "
+                                            "AND field = ?", (exact, pattern, field))
+                else:
+                    found = self.db.execute("SELECT rowid, value FROM text WHERE value = ? AND pattern = ? "
+                                            "AND field = ?", (value, pattern, field))
+                gone.update(rowid for rowid, text in found if text == value)
+            self.db.executemany("DELETE FROM text WHERE rowid = ?", [(r,) for r in sorted(gone)])
             self.db.executemany("INSERT INTO text (value, pattern, field) VALUES (?, ?, ?)",
                                 sorted((v, p, f) for (v, p, f), n in new_texts.items() if p in changed
                                        for _ in range(n)))
