@@ -50,7 +50,8 @@ from .catalogue import QUERIES_DIR, load_catalogue, page
 __all__ = ["ANSWERS_FILE", "FORMAT_VERSION", "BulkQuery", "load_bulk", "write_answers"]
 
 ANSWERS_FILE = "answers.sqlite"
-FORMAT_VERSION = 3
+#: 4: dangling-references answers one row per target and referrer (older sidecars are not read)
+FORMAT_VERSION = 4
 BULK_DIR = QUERIES_DIR / "bulk"
 
 _XSD_STRING = XSD + "string"

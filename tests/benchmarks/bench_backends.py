@@ -8,10 +8,15 @@ Builds the 10x corpus (:func:`corpus10x.make_corpus`), starts a throwaway Oxigra
 server and Virtuoso (``tests/external/engines.py``), times ``patternkg publish`` of the
 built store into each (the publish time), then starts three ``patternkg serve`` processes
 -- ``--store`` (embedded), ``--backend`` over Oxigraph server, ``--backend`` over
-Virtuoso -- and times N sequential keep-alive GETs of ``/api/queries/<name>`` (default
-page) per case of ``bench_queries.CASES`` after one warm-up: p50 in ms, side by side, and
-each backend's ratio to the embedded store measured in the same run. A case that fails on
-an engine is shown with its status. Not collected by pytest (no ``test_`` prefix).
+Virtuoso -- and times up to N sequential keep-alive GETs of ``/api/queries/<name>``
+(default page) per case of ``bench_queries.CASES`` after one warm-up: p50 in ms, side by
+side, and each backend's ratio to the embedded store measured in the same run. Every case
+of every server is measured: a case stops repeating once it has used ``--budget`` seconds
+(warm-up included; at least one timed request), and the table says how many requests its
+p50 is of when that was fewer than N. The total number of rows (``X-Total-Count``) of each
+case must be the same on the three servers; a difference is shown in the table. A case
+that fails on an engine is shown with its status. Not collected by pytest (no ``test_``
+prefix).
 """
 
 from __future__ import annotations
@@ -56,14 +61,20 @@ def serve(tmp: Path, *args: str) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("server did not start: " + log.read_text())
 
 
-def bench(url: str, n: int) -> dict[str, str | float]:
-    """label -> p50 in ms (or the failure's status) over *n* requests after one warm-up."""
+Cell = tuple[float, int, int] | str
+"""(p50 ms, number of timed requests, total rows) of one case, or the failure's status."""
+
+
+def bench(url: str, n: int, budget: float) -> dict[str, Cell]:
+    """label -> :data:`Cell`, over up to *n* requests after one warm-up, within *budget* seconds per case."""
     session = requests.Session()
-    out: dict[str, str | float] = {}
+    out: dict[str, Cell] = {}
     for name, params in CASES:
         label = name + ("(" + ",".join(f"{k}={v}" for k, v in params.items()) + ")" if params else "")
-        times = []
+        times: list[float] = []
         failed = None
+        total = -1
+        started = time.perf_counter()
         for i in range(n + 1):
             t0 = time.perf_counter()
             r = session.get(f"{url}/api/queries/{name}", params=params, timeout=300)
@@ -71,9 +82,12 @@ def bench(url: str, n: int) -> dict[str, str | float]:
             if r.status_code != 200:
                 failed = f"{r.status_code} {r.json().get('error', '')}"
                 break
+            total = int(r.headers["X-Total-Count"])
             if i >= 1:
                 times.append(elapsed)
-        out[label] = failed or statistics.median(times)
+                if time.perf_counter() - started > budget:
+                    break
+        out[label] = failed or (statistics.median(times), len(times), total)
         print(url, label, out[label], flush=True)
     return out
 
@@ -82,6 +96,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--copies", type=int, default=10)
     parser.add_argument("--requests", type=int, default=10)
+    parser.add_argument("--budget", type=float, default=60.0,
+                        help="seconds per case and server after which it stops repeating (default 60)")
     parser.add_argument("--publish-only", action="store_true", help="only time the publish into each engine")
     args = parser.parse_args()
     if not CORPUS.is_dir():
@@ -111,16 +127,16 @@ def main() -> int:
                 publish_seconds[engine.name] = time.perf_counter() - t0
                 print(f"publish into {engine.name}: {result.release.triples} triples, "
                       f"{publish_seconds[engine.name]:.1f} s ({result.requests} requests)", flush=True)
-            columns: dict[str, dict[str, str | float]] = {}
+            columns: dict[str, dict[str, Cell]] = {}
             if args.publish_only:
                 return _publish_table(publish_seconds)
             proc, url = serve(tmp, "--store", str(tmp / "store"))
             servers.append(proc)
-            columns["embedded"] = bench(url, args.requests)
+            columns["embedded"] = bench(url, args.requests, args.budget)
             for engine in engines:
                 proc, url = serve(tmp, "--backend", engine.query)
                 servers.append(proc)
-                columns[f"--backend {engine.name}"] = bench(url, args.requests)
+                columns[f"--backend {engine.name}"] = bench(url, args.requests, args.budget)
         finally:
             for proc in servers:
                 proc.terminate()
@@ -128,20 +144,28 @@ def main() -> int:
             for engine in engines:
                 engine.stop()
     print(f"\n{args.copies}x corpus: {report.patterns} patterns, {report.triples} triples "
-          f"(generation {generation.id}); p50 of {args.requests} requests (ms)\n")
+          f"(generation {generation.id}); p50 of {args.requests} requests (ms) unless marked (n=...), "
+          f"budget {args.budget:.0f} s per case\n")
     names = list(columns)
-    print("| query | " + " | ".join(names) + " | " + " | ".join(f"{n} / embedded" for n in names[1:]) + " |")
-    print("|---" * (2 * len(names)) + "|")
+    print("| query | rows | " + " | ".join(names) + " | " + " | ".join(f"{n} / embedded" for n in names[1:]) + " |")
+    print("|---" * (2 * len(names) + 1) + "|")
     for label, base in columns["embedded"].items():
         cells = []
         ratios = []
+        totals = {columns[name][label][2] for name in names if not isinstance(columns[name][label], str)}
         for name in names:
             value = columns[name][label]
-            cells.append(f"{value:.1f}" if isinstance(value, float) else str(value))
+            if isinstance(value, str):
+                cells.append(value)
+            else:
+                p50, count, total = value
+                cells.append(f"{p50:,.1f}" + (f" (n={count})" if count < args.requests else "")
+                             + (f" [{total} rows]" if len(totals) > 1 else ""))
             if name != "embedded":
-                ok = isinstance(value, float) and isinstance(base, float)
-                ratios.append(f"x{value / base:.1f}" if ok else "-")  # type: ignore[operator]
-        print(f"| {label} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+                ok = not isinstance(value, str) and not isinstance(base, str)
+                ratios.append(f"x{value[0] / base[0]:.2f}" if ok else "-")  # type: ignore[index]
+        rows = str(totals.pop()) if len(totals) == 1 else "differ"
+        print(f"| {label} | {rows} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
     return _publish_table(publish_seconds)
 
 
