@@ -104,10 +104,11 @@ def discover(sources: Sequence[Path]) -> list[SourceFile]:
             real = str(source.resolve())
             # With several folders, name files by folder too, so two files never share a name.
             prefix = f"{os.path.basename(real)}/" if len(roots) > 1 else ""
-            base = str(source)
-            join = os.path.join
-            items = [(_shown(join(base, rel)), prefix + rel, os.path.realpath(join(base, rel)) if linked
-                      else join(real, rel)) for rel, linked in _markdown_files(base)]
+            base = str(source)  # normalized by Path; the names scandir gives hold no "/", "." or ".."
+            shown = "" if base == "." else base.rstrip("/") + "/"
+            under = real.rstrip("/") + "/"
+            items = [(shown + rel, prefix + rel, os.path.realpath(base + "/" + rel) if linked else under + rel)
+                     for rel, linked in _markdown_files(base)]
         else:
             items = [(str(source), source.name, str(source.resolve()))]
         for display, rel, key in items:
@@ -117,18 +118,12 @@ def discover(sources: Sequence[Path]) -> list[SourceFile]:
     return found
 
 
-def _shown(path: str) -> str:
-    """``str(Path(path))`` without making the Path when *path* is already in that form."""
-    if "//" in path or "/./" in path or path.startswith("./") or path.endswith(("/", "/.")):
-        return str(Path(path))
-    return path
-
-
 def _markdown_files(root: str) -> list[tuple[str, bool]]:
     """(path relative to *root*, is a symlink) of the ``*.md`` files under *root*, in the order
-    of ``sorted(Path(root).rglob("*.md"))``."""
-    out: list[tuple[tuple[str, ...], str, bool]] = []
+    of ``sorted(Path(root).rglob("*.md"))`` (paths compared part by part)."""
+    out: list[tuple[str, bool]] = []
     pending = [""]
+    nested = False
     while pending:
         rel_dir = pending.pop()
         try:
@@ -136,17 +131,19 @@ def _markdown_files(root: str) -> list[tuple[str, bool]]:
                 entries = list(it)
         except PermissionError:
             continue
+        prefix = f"{rel_dir}/" if rel_dir else ""
         for entry in entries:
-            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            name = entry.name
             try:
-                if entry.name.endswith(".md") and entry.is_file():
-                    out.append((tuple(rel.split("/")), rel, entry.is_symlink()))
-                if entry.is_dir() and not entry.is_symlink():
-                    pending.append(rel)
+                if name.endswith(".md") and entry.is_file():
+                    out.append((prefix + name, entry.is_symlink()))
+                elif entry.is_dir() and not entry.is_symlink():
+                    pending.append(prefix + name)
+                    nested = True
             except OSError:
                 continue
-    out.sort(key=lambda item: item[0])
-    return [(rel, linked) for _parts, rel, linked in out]
+    out.sort(key=(lambda item: item[0].split("/")) if nested else None)
+    return out
 
 
 # -- worker side -------------------------------------------------------------------------------

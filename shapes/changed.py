@@ -215,7 +215,7 @@ def _check(index: Path, rows: ix.Rows, files: Sequence[SourceFile], current: dic
     report = BuildReport(files=len(files), patterns=len(files_by_slug))
     for display in sorted(only_displays, key=order.__getitem__):
         report.diagnostics.extend(converted[display].diagnostics)
-    validation = st.finish_results(results, report, [current[d].path for d in only_displays], files_by_slug)
+    validation = st.finish_results(results, report, [], files_by_slug, only_files=only_displays)
     ix.write_meta(index, {**meta, "dirty": False, "shared_cross": False})
     validation.reused_index = len(converted)
     validation.checked = sorted(only_displays, key=order.__getitem__)

@@ -34,6 +34,10 @@ META, FILES, STORE = "meta.json", "files.sqlite", "index.oxigraph"
 _SCHEMA = """CREATE TABLE IF NOT EXISTS files (
     ord INTEGER NOT NULL, display TEXT PRIMARY KEY, path TEXT, mtime_ns INTEGER, size INTEGER, digest TEXT,
     slug TEXT, ident TEXT, id_targets TEXT, locator BLOB, shared BLOB, shared_results BLOB)"""
+# what a check of changed files reads for every file, apart from the blobs (a covering index:
+# reading it does not read the rows' location tables)
+_STAMPS = ("CREATE INDEX IF NOT EXISTS files_stamps ON files (ord, display, mtime_ns, size, digest, slug, ident, "
+           "id_targets)")
 _COLUMNS = ("ord", "display", "path", "mtime_ns", "size", "digest", "slug", "ident", "id_targets", "locator",
             "shared", "shared_results")
 
@@ -178,6 +182,7 @@ class Rows:
             self.db.execute("PRAGMA journal_mode=OFF")
             self.db.execute("PRAGMA synchronous=OFF")
         self.db.execute(_SCHEMA)
+        self.db.execute(_STAMPS)  # made once for an index written without it
         self.pending: list[tuple] = []
 
     def add(self, row: tuple) -> None:

@@ -48,7 +48,6 @@ from pathlib import Path
 
 from pyoxigraph import RdfFormat, Store
 from rdflib.paths import Path as RdfPath
-from rdflib.plugins.sparql import prepareQuery
 from rdflib.term import URIRef, Variable
 
 from patternkg.converter import pipeline
@@ -104,6 +103,8 @@ def _walk(node, iris: set[str], triples: list) -> None:
 
 def _analyse(constraint: SparqlConstraint) -> tuple[bool, set[str]]:
     """(pattern-scope?, IRIs the query names)."""
+    from rdflib.plugins.sparql import prepareQuery  # ~0.5 s to import; not needed when a kept index has the plan
+
     prologue = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in sorted(constraint.prefixes.items()))
     query = prepareQuery(prologue + constraint.query.replace("$this", "?this"))
     iris: set[str] = set()
@@ -377,13 +378,15 @@ def validate_streaming(
 
 
 def finish_results(results: list[Result], report: BuildReport, only: Sequence[os.PathLike | str],
-                   files_by_slug: dict[str, list[str]]) -> Validation:
-    """Converter results added, *only* applied, sorted as the whole-graph engine sorts."""
+                   files_by_slug: dict[str, list[str]], only_files: set[str] | None = None) -> Validation:
+    """Converter results added, *only* applied (or *only_files*, the displays of those files
+    when known), sorted as the whole-graph engine sorts."""
     results.sort(key=lambda r: (r.focus, r.path, r.shape, r.component, r.value, r.message))  # finding_key
     results += converter_results(report.diagnostics, results)
-    if only:
+    if only_files is None and only:
         named = {f for owners in files_by_slug.values() for f in owners} | {d.file for d in report.diagnostics}
         only_files = ix.matching(named, only)
+    if only_files is not None:
         results = [r for r in results if r.file in only_files]
     results.sort(key=lambda r: (r.file, r.line, -RANK[r.severity], r.shape, r.field, r.value))
     return Validation(results, report.files, report.patterns, None, report)
