@@ -175,10 +175,11 @@ def throughput(url: str, params: dict[str, str] | None, clients: int, seconds: f
 
 def compare_throughput(store: Path, tmp: Path, clients: int, seconds: float, rounds: int = 4) -> None:
     from patternkg.server.catalogue import load_catalogue, page
+    import pyoxigraph as ox
     from patternkg.server.prepared import PreparedQueries, store_runner
 
     catalogue = load_catalogue()
-    binder = PreparedQueries(store_runner(None), catalogue=catalogue)  # type: ignore[arg-type]
+    binder = PreparedQueries(store_runner(ox.Store()), catalogue=catalogue)  # binds and pages; never runs
     proc, ours = serve(store, tmp)
     port = free_port()
     oxi = subprocess.Popen([shutil.which("oxigraph") or "oxigraph", "serve-read-only", "--location",
