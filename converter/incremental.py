@@ -29,7 +29,9 @@ step that crosses files, and each is redone for exactly what a change touches:
 - the report (diagnostics in file order, duplicate slugs and ids, unresolved targets,
   dialects) from the index, which is updated in step;
 - sidecars: the search index is updated for the touched patterns
-  (:func:`update_search_index`); the others are written again from the new store.
+  (:func:`update_search_index`), the answers sidecar too (rows, list places, memberships,
+  texts and path adjacency of what they touch: :mod:`patternkg.server.answers_update`);
+  any other is written again from the new store.
 
 The new generation is a copy of the current store (``Store.backup``: hard links of
 RocksDB's files on the same filesystem) changed in place, then the sidecars; the
@@ -80,7 +82,7 @@ def code_fingerprint() -> str:
 
     converter = Path(patternkg.converter.__file__).parent
     server = Path(patternkg.server.__file__).parent
-    files = sorted(converter.glob("*.py")) + [server / "precompute.py", server / "catalogue.py"]
+    files = sorted(converter.glob("*.py")) + [server / n for n in ("precompute.py", "answers_update.py", "catalogue.py")]
     files += sorted((server / "queries").rglob("*.rq"))
     shapes = converter.parent / "shapes"
     files += sorted(p for p in shapes.rglob("*") if p.is_file() and p.suffix in (".ttl", ".py"))
@@ -184,7 +186,14 @@ def build_library(
                 def search(new: Store, directory: Path, _report: Any) -> None:
                     update_search_index(new, directory, previous.directory, plan.touched)
 
-                sidecars = [(name, search if name == "search" else fn) for name, fn in writers]
+                def answers(new: Store, directory: Path, _report: Any) -> None:
+                    from patternkg.server.answers_update import update_answers
+
+                    update_answers(new, directory, previous=previous.directory, previous_store=previous.store_path,
+                                   touched=plan.touched, shared_changed=plan.shared_changed)
+
+                replaced = {"search": search, "answers": answers}
+                sidecars = [(name, replaced.get(name, fn)) for name, fn in writers]
                 return write_generation(target, fill_incremental, from_current=True,
                                         sidecars=[*sidecars, ("files", move_index)], metadata=metadata,
                                         report=lambda r: r, sources=roots, notify=notify)
@@ -280,6 +289,7 @@ class _Plan:
         self.restat: dict[str, tuple[int, int]] = {}  # unchanged content, new stat
         self.dirty = 0
         self.touched: set[str] = set()  # pattern IRIs whose triples were replaced
+        self.shared_changed = False  # a shared node's description changed
         self.source_digest: str | None = None
         self.read = 0  # files read and converted
 
@@ -431,6 +441,7 @@ class _Plan:
         for quad in before - after:
             store.remove(quad)
         store.extend(after - before)
+        self.shared_changed = before != after
         return len(after) - len(before)
 
 
@@ -458,8 +469,9 @@ def update_search_index(store: Store, directory: Path, previous: Path, touched: 
 
             rows = search_index.index_rows(limited)
             db.executemany("INSERT INTO patterns VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        # no 'optimize': it rewrites the whole full-text index (seconds at 100k); the few rows
+        # added make a small segment that FTS5's automerge folds in as they accumulate
         count = db.execute("SELECT count(*) FROM patterns").fetchone()[0]
-        db.execute("INSERT INTO patterns(patterns) VALUES ('optimize')")
         db.execute("UPDATE meta SET value = ? WHERE key = 'patterns'", (str(count),))
         db.commit()
     finally:

@@ -27,6 +27,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from multiprocessing import get_context
 from pathlib import Path
@@ -51,9 +52,13 @@ PARALLEL_THRESHOLD = 64  # fewer files than this are converted in-process
 
 @dataclass(frozen=True)
 class SourceFile:
-    path: Path
-    display: str  # how diagnostics name it (as the user gave it)
+    display: str  # the file's path as the user gave it (how diagnostics name it)
     relpath: str  # how the graph names it (relative to its source folder; stable across machines)
+
+    @cached_property
+    def path(self) -> Path:
+        """``Path(display)``, made when first asked for (a library lists 100,000 of these)."""
+        return Path(self.display)
 
 
 @dataclass
@@ -83,25 +88,62 @@ def default_sources() -> list[Path]:
 
 
 def discover(sources: Sequence[Path]) -> list[SourceFile]:
-    """Pattern files of *sources* (folders searched recursively for ``*.md``), in a stable order."""
+    """Pattern files of *sources* (folders searched recursively for ``*.md``), in a stable order.
+
+    The files of a folder are those ``Path.rglob("*.md")`` finds that are files (symlinked
+    folders are not entered), sorted by path; a file reached twice (overlapping sources,
+    symlinks) is listed once, where first found. Only symlinked files are resolved one by
+    one, so listing a library of 100,000 files costs one directory scan per folder.
+    """
     found: list[SourceFile] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
     roots = list(sources or default_sources())
     for source in roots:
         source = Path(source)
         if source.is_dir():
-            files = sorted(p for p in source.rglob("*.md") if p.is_file())
+            real = str(source.resolve())
             # With several folders, name files by folder too, so two files never share a name.
-            prefix = f"{source.resolve().name}/" if len(roots) > 1 else ""
-            items = [(p, prefix + p.relative_to(source).as_posix()) for p in files]
+            prefix = f"{os.path.basename(real)}/" if len(roots) > 1 else ""
+            base = str(source)  # normalized by Path; the names scandir gives hold no "/", "." or ".."
+            shown = "" if base == "." else base.rstrip("/") + "/"
+            under = real.rstrip("/") + "/"
+            items = [(shown + rel, prefix + rel, os.path.realpath(base + "/" + rel) if linked else under + rel)
+                     for rel, linked in _markdown_files(base)]
         else:
-            items = [(source, source.name)]
-        for path, rel in items:
-            key = path.resolve()
+            items = [(str(source), source.name, str(source.resolve()))]
+        for display, rel, key in items:
             if key not in seen:
                 seen.add(key)
-                found.append(SourceFile(path, str(path), rel))
+                found.append(SourceFile(display, rel))
     return found
+
+
+def _markdown_files(root: str) -> list[tuple[str, bool]]:
+    """(path relative to *root*, is a symlink) of the ``*.md`` files under *root*, in the order
+    of ``sorted(Path(root).rglob("*.md"))`` (paths compared part by part)."""
+    out: list[tuple[str, bool]] = []
+    pending = [""]
+    nested = False
+    while pending:
+        rel_dir = pending.pop()
+        try:
+            with os.scandir(os.path.join(root, rel_dir) if rel_dir else root) as it:
+                entries = list(it)
+        except PermissionError:
+            continue
+        prefix = f"{rel_dir}/" if rel_dir else ""
+        for entry in entries:
+            name = entry.name
+            try:
+                if name.endswith(".md") and entry.is_file():
+                    out.append((prefix + name, entry.is_symlink()))
+                elif entry.is_dir() and not entry.is_symlink():
+                    pending.append(prefix + name)
+                    nested = True
+            except OSError:
+                continue
+    out.sort(key=(lambda item: item[0].split("/")) if nested else None)
+    return out
 
 
 # -- worker side -------------------------------------------------------------------------------

@@ -67,6 +67,10 @@ def default_workers() -> int:
                    "X-Forwarded-* headers of a reverse proxy. Only when every request comes through that proxy.")
 @click.option("--max-connections", type=click.IntRange(min=16), default=4096, show_default=True,
               help="Connections served at once; more wait in the kernel's backlog until one closes.")
+@click.option("--max-connections-per-client", type=click.IntRange(min=1), default=None,
+              help="Connections one client address may hold at once (idle ones too; with --trust-proxy: "
+                   "requests in progress per address the proxy names); more are closed, or get 429.  "
+                   "[default: a quarter of --max-connections, at most 64]")
 @click.option("--keep-alive-timeout", type=click.FloatRange(min=0.5), default=5.0, show_default=True,
               help="Seconds an idle connection is kept open; also the longest time a client may take to send "
                    "a request's head.")
@@ -123,6 +127,7 @@ def serve(
     public_url: str | None,
     trust_proxy: bool,
     max_connections: int,
+    max_connections_per_client: int | None,
     keep_alive_timeout: float,
     body_timeout: float,
     send_timeout: float,
@@ -187,6 +192,7 @@ def serve(
             public_url=_public_url(public_url),
             trust_proxy=trust_proxy,
             max_connections=max_connections,
+            max_connections_per_client=max_connections_per_client,
             keep_alive_timeout=keep_alive_timeout,
             body_timeout=body_timeout,
             send_timeout=send_timeout,

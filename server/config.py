@@ -64,6 +64,9 @@ class ServerConfig:
     """Take the public URL and the client address from ``Forwarded``/``X-Forwarded-*``."""
     max_connections: int = 4096
     """Connections served at once (more wait in the kernel's backlog)."""
+    max_connections_per_client: int | None = None
+    """Connections one client address may hold (None: a quarter of ``max_connections``, at most 64);
+    see :mod:`.connlimit`."""
     keep_alive_timeout: float = 5.0
     """Seconds a connection may stay idle, and the longest time to send a request head."""
     body_timeout: float = 10.0

@@ -10,15 +10,17 @@ estimate is the time until the running query that started first reaches the time
 limit (when a worker is certain to be free), at least 1 s.
 
 A waiting request holds one of the HTTP front's app threads (:mod:`.front`), so the
-waiting is bounded too: at most ``max_waiting`` requests wait at once, at most half
-of them (and at least ``per_client``) from one client; one more is refused at once,
-the same way.
+waiting is bounded too: at most ``max_waiting`` requests wait at once, at most
+``MAX_WAITING_PER_CLIENT`` (and at least ``per_client``) from one client; one more is
+refused at once, the same way.
 Without that bound, 60 requests from one client held every app thread for their
 queue wait, and another client's cheap query waited 5.5 s for a thread
 (``tests/benchmarks/bench_reliability.py``, non-reading clients). The front runs
-``size + SPARE_THREADS`` threads and ``max_waiting`` defaults to half the spare
-ones, so the rest stays free for requests that need no worker or find one free;
-a client's short burst of parallel queries (a page's fetches) still waits its turn.
+``size + SPARE_THREADS`` threads and ``max_waiting`` defaults to two thirds of the
+spare ones, so the rest (16) stays free for requests that need no worker or find one
+free; a client's short burst of parallel queries (a page's fetches) still waits its
+turn, and so does a burst of cheap queries from many clients at once (32 clients
+sending together: with 8 waiting places, 20 of them got 503 at once).
 
 The client is the address the HTTP front saw (or the one a trusted proxy named,
 :mod:`.publicurl`), set per request thread with :meth:`Gate.bind`; calls made
@@ -33,12 +35,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["Gate", "MAX_WAITING", "SPARE_THREADS"]
+__all__ = ["Gate", "MAX_WAITING", "MAX_WAITING_PER_CLIENT", "SPARE_THREADS"]
 
-#: App threads of the HTTP front beyond one per query worker.
-SPARE_THREADS = 16
+#: App threads of the HTTP front beyond one per query worker (an idle thread costs no CPU).
+SPARE_THREADS = 48
 #: Requests that may wait for a worker at once (each holds an app thread meanwhile).
-MAX_WAITING = SPARE_THREADS // 2
+MAX_WAITING = 32
+#: Of those, requests of one client (at least its share of workers).
+MAX_WAITING_PER_CLIENT = 4
 
 
 class Gate:
@@ -51,7 +55,7 @@ class Gate:
         self.queue_timeout = queue_timeout
         self.timeout = timeout
         self.max_waiting = max(1, max_waiting)
-        self.max_waiting_per_client = max(self.per_client, self.max_waiting // 2)
+        self.max_waiting_per_client = min(self.max_waiting, max(self.per_client, MAX_WAITING_PER_CLIENT))
         self._cond = threading.Condition()
         self._running: dict[str | None, list[float]] = {}  # client -> start times of its running requests
         self._total = 0

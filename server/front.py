@@ -22,7 +22,12 @@ a query worker. Contract of :class:`HttpFront`:
   (dumps) are streamed from disk and are not counted;
 - when more than three quarters of ``max_connections`` connections have been
   active within the keep-alive timeout, answers carry ``Connection: close``, so
-  idle keep-alive connections give their place back at once.
+  idle keep-alive connections give their place back at once;
+- one client address has at most ``per_client_connections`` requests in progress at
+  once (:class:`~.connlimit.ClientSlots`; the address a trusted proxy names with
+  ``trust_proxy``); one more gets ``429 too-many-connections`` with ``Retry-After``
+  and ``Connection: close``. Without ``trust_proxy``, :meth:`HttpFront.start_warden`
+  also bounds its open connections, idle ones too (:class:`~.connlimit.ConnectionWarden`).
 
 Everything else (headers, idle connections) is bounded by granian: the request
 head must arrive within the keep-alive timeout, which also closes idle keep-alive
@@ -41,6 +46,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from .connlimit import ClientSlots, ConnectionWarden, normal_address
+from .publicurl import forwarded_client
+
 __all__ = ["HttpFront", "HttpLimits"]
 
 PIECE = 64 * 1024
@@ -56,6 +64,10 @@ class HttpLimits:
     max_connections: int = 4096
     keep_alive_timeout: float = 5.0
     threads: int = 18
+    per_client_connections: int = 64
+    trust_proxy: bool = False
+    port: int = 0
+    """The port served (0: learnt from the first request)."""
 
 
 class _TooLarge(Exception):
@@ -77,6 +89,9 @@ class HttpFront:
         """Connections dropped because the client did not read within ``send_timeout``."""
         self._recent: dict[Any, float] = {}
         self._pruned = 0.0
+        self.port = limits.port
+        self.slots = ClientSlots(limits.per_client_connections)
+        self.warden: ConnectionWarden | None = None
         state = getattr(wsgi_app, "extensions", {}).get("patternkg")
         if state is not None:
             state.front = self  # for /health
@@ -89,7 +104,19 @@ class HttpFront:
             "max_connections": self.limits.max_connections,
             "refused_over_buffer": self.refused_buffer,
             "dropped_slow_clients": self.dropped_slow,
+            "max_connections_per_client": self.slots.limit,
+            "refused_over_client_connections": self.slots.refused,
+            "closed_over_client_connections": self.warden.closed if self.warden is not None else 0,
         }
+
+    def start_warden(self, *, interval: float = 0.5) -> None:
+        """Bound each address's open connections too (not behind a trusted proxy: there every
+        connection is the proxy's). Called once in the server process."""
+        if self.limits.trust_proxy or self.warden is not None:
+            return
+        self.warden = ConnectionWarden(limit=self.limits.per_client_connections, port=lambda: self.port,
+                                       slots=self.slots, interval=interval)
+        self.warden.start()
 
     # -- the budget of bytes held in memory -------------------------------------------
 
@@ -134,7 +161,36 @@ class HttpFront:
                     await send({"type": "lifespan.shutdown.complete"})
                     return
 
+    def _client(self, scope: dict[str, Any]) -> tuple[str, tuple[str, int] | None]:
+        """The client address a request counts against, and its connection (peer host, port)."""
+        peer = scope.get("client")
+        connection = (normal_address(str(peer[0])), int(peer[1])) if peer else None
+        if self.limits.trust_proxy:
+            headers = dict(scope["headers"])
+            named = forwarded_client(headers.get(b"forwarded", b"").decode("latin-1") or None,
+                                     headers.get(b"x-forwarded-for", b"").decode("latin-1") or None)
+            if named:
+                return normal_address(named), connection
+        return (connection[0] if connection else ""), connection
+
     async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if not self.port:
+            server = scope.get("server")
+            self.port = int(server[1]) if server and server[1] else 0
+        client, connection = self._client(scope)
+        if not self.slots.enter(client, connection):
+            if self.warden is not None:
+                self.warden.poke()
+            limit = self.slots.limit
+            return await _error(send, 429, "too-many-connections",
+                                f"this address already has {limit} request{'s' if limit > 1 else ''} in progress, "
+                                "as many as one client may", close=True, retry_after=1)
+        try:
+            await self._serve(scope, receive, send)
+        finally:
+            self.slots.leave(client, connection)
+
+    async def _serve(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         limits = self.limits
         length = None
         for key, value in scope["headers"]:

@@ -49,6 +49,7 @@ RESOURCE_KINDS: dict[str, str] = {
     "entity": "entity",
     "agent": "agent",
     "scheme": "scheme",
+    "collection": "collection",
 }
 PROJECT_ROOT = "https://w3id.org/patternkg/"
 _INDEX_OFFERS = (Offer("application/json", "json", "application/json"),

@@ -52,12 +52,13 @@ from patternkg.converter.namespaces import (
 
 from . import audience as lens
 
-KINDS = ("pattern", "domain", "commons-domain", "community", "entity", "agent", "scheme", "concept",
-         "dataset", "missing-pattern")
+KINDS = ("pattern", "domain", "commons-domain", "community", "entity", "agent", "scheme", "collection",
+         "concept", "dataset", "missing-pattern")
 
 #: Path segment of each kind under the base IRI (``concept`` lives under the vocabulary namespace).
 SEGMENTS = {"pattern": "pattern", "domain": "domain", "commons-domain": "commons-domain",
-            "community": "community", "entity": "entity", "agent": "agent", "scheme": "scheme"}
+            "community": "community", "entity": "entity", "agent": "agent", "scheme": "scheme",
+            "collection": "collection"}
 
 TYPE = RDF + "type"
 LABEL_PROPERTIES = (SKOS + "prefLabel", DCTERMS + "title", RDFS + "label")
@@ -572,11 +573,14 @@ MEMBERSHIP = {
     "entity": ((PKG + "mentions", "Patterns that mention it"),),
     "agent": ((DCTERMS + "creator", "Patterns written by this agent"),
               (DCTERMS + "contributor", "Patterns this agent contributed to")),
+    "collection": ((DCTERMS + "isPartOf", "Patterns in this collection"),),
     "concept": ((PKG + "status", "Patterns with this status"), (PKG + "usageStage", "Patterns at this usage stage"),
-                (PKG + "adoptionStage", "Patterns at this adoption stage"), (PKG + "dialect", "Patterns in this dialect")),
+                (PKG + "adoptionStage", "Patterns at this adoption stage"), (PKG + "dialect", "Patterns in this dialect"),
+                (PKG + "arcStage", "Patterns at this stage of the 7Cs arc")),
 }
 KIND_TITLES = {"domain": "Domain", "commons-domain": "Commons domain", "community": "Community",
                "entity": "Entity", "agent": "Contributor", "concept": "Concept", "scheme": "Concept scheme",
+               "collection": "Collection",
                "dataset": "Dataset", "missing-pattern": "Missing pattern", "pattern": "Pattern"}
 MAX_LIST = 500
 
@@ -630,7 +634,8 @@ def generic_page(kind: str, iri: str, key: str) -> Response:
         items, total = _patterns_linked(iri, predicate)
         if items:
             groups.append({"heading": heading, "items": items, "total": total, "predicate": predicate})
-    members = list(dict.fromkeys(vocabulary_members + (_scheme_members(iri) if kind == "scheme" else [])))
+    members = list(dict.fromkeys(vocabulary_members + (_scheme_members(iri) if kind == "scheme" else [])
+                                 + (_collection_rings(iri) if kind == "collection" else [])))
     if not rows and not groups and not members:
         abort(404, f"nothing is known of {iri}")
     objects = {r["o"]["value"] for r in rows if r["o"]["type"] == "uri"}
@@ -653,6 +658,12 @@ def generic_page(kind: str, iri: str, key: str) -> Response:
 
 def _scheme_members(iri: str) -> list[str]:
     rows = select(f"SELECT ?c WHERE {{ ?c <{SKOS}inScheme> <{iri}> }} LIMIT {MAX_LIST}")
+    return [r["c"]["value"] for r in rows]
+
+
+def _collection_rings(iri: str) -> list[str]:
+    """The collections (rings) that are members of the collection *iri*."""
+    rows = select(f"SELECT ?c WHERE {{ <{iri}> <{SKOS}member> ?c . ?c a <{SKOS}Collection> }} LIMIT {MAX_LIST}")
     return [r["c"]["value"] for r in rows]
 
 

@@ -13,7 +13,11 @@ library (issue 14). The sidecar is one SQLite file (read-only once written) with
   derives the answers for each value of parameter ``p`` by keeping the rows whose
   ``?pattern`` (or ``?column``) is in the answer of query ``q`` for that value (``top-assessed`` within a domain = its ranking restricted to
   ``by-domain`` of the domain, which is what the query's domain test does). A key that has
-  no list has an empty answer.
+  no list has an empty answer. A parameterless query that has a bulk form (the same rows,
+  totally ordered by projected columns: ``one-sided-relations``, ``review-queue``,
+  ``dangling-references``) is written from it. Lists are numbered by a digest of (query,
+  key) (:func:`list_id`), entity and community groups too (:func:`group_id`), so that an
+  incremental build (:mod:`.answers_update`) numbers what it adds as a full build does.
 - ``pattern`` / ``member``: the patterns (in slug order) and which entities and communities
   each belongs to: ``similar`` counts shared ones at request time (:mod:`.answers`);
 - ``text``: the lower-cased title, aliases, keywords and summary of every pattern in an
@@ -32,9 +36,12 @@ of the shared corpus to the live query. The writer is registered as a sidecar wr
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import sqlite3
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -47,7 +54,7 @@ from patternkg.converter.namespaces import PKG, XSD
 
 from .catalogue import QUERIES_DIR, load_catalogue, page
 
-__all__ = ["ANSWERS_FILE", "FORMAT_VERSION", "BulkQuery", "load_bulk", "write_answers"]
+__all__ = ["ANSWERS_FILE", "FORMAT_VERSION", "BulkQuery", "group_id", "list_id", "load_bulk", "write_answers"]
 
 ANSWERS_FILE = "answers.sqlite"
 #: 4: dangling-references answers one row per target and referrer (older sidecars are not read)
@@ -81,8 +88,30 @@ CREATE INDEX member_pattern ON member (pattern, grp, kind);
 """
 
 
+_OF_LINE = re.compile(r"#OF(?: ([A-Za-z_][A-Za-z0-9_]*))?: (.*)")
+
+
+def list_id(query: str, key: str) -> int:
+    """The id of list (*query*, *key*): a 63-bit digest, so that every build numbers a list alike
+    whatever order it writes lists in (an incremental build adds lists; see :mod:`.answers_update`)."""
+    return int.from_bytes(hashlib.blake2b(f"{query}\0{key}".encode(), digest_size=8).digest(), "big") >> 1
+
+
+def group_id(kind: int, group: str) -> int:
+    """The id of a group of ``member`` (entity, kind 0, or community, 1; *group* in N-Triples form)."""
+    return list_id(f"member {kind}", group)
+
+
 class BulkQuery:
-    """One ``queries/bulk/*.rq``: the answers of query :attr:`answers` for every key at once."""
+    """One ``queries/bulk/*.rq``: the answers of query :attr:`answers` for every key at once.
+
+    Header (``#+ `` lines): ``answers``, ``key`` and ``filter`` (see the module docstring);
+    ``of``: the variables that name the patterns a row is made of (a row can only change when
+    the triples of one of them change); ``expand: targets``: the rows of a pattern are also
+    those of the targets of its relationships and links. The ``ORDER BY`` of a bulk query
+    orders rows totally, by projected variables only (:mod:`.answers_update` splices rows into
+    a stored list by it). Lines ``#OF: ...`` and ``#OF var: ...`` are comments in the full
+    query; :meth:`restricted` keeps their text instead of lines ending in ``#ALL``."""
 
     def __init__(self, path: Path) -> None:
         text = path.read_text(encoding="utf-8")
@@ -90,11 +119,26 @@ class BulkQuery:
         self.path = path
         self.answers: str = header["answers"]
         self.key: list[str] = list(header.get("key") or [])
+        self.of: list[str] = list(header.get("of") or [])
+        self.expand: str | None = header.get("expand")
         #: parameter -> (query, column): see the module docstring
         self.filter: dict[str, tuple[str, str]] = {
             param: (spec, "pattern") if isinstance(spec, str) else (spec[0], spec[1])
             for param, spec in (header.get("filter") or {}).items()}
         self.sparql = "\n".join(line for line in text.splitlines() if not line.startswith("#+"))
+
+    def restricted(self, variable: str, iris: Iterable[str]) -> str:
+        """The query restricted to the rows whose ?*variable* is one of *iris*."""
+        values = " ".join(f"<{i}>" for i in iris)
+        lines = []
+        for line in self.sparql.splitlines():
+            marker = _OF_LINE.match(line.strip())
+            if marker is not None:
+                if marker.group(1) in (None, variable):
+                    lines.append(marker.group(2).replace("$OF", values))
+            elif not line.rstrip().endswith("#ALL"):
+                lines.append(line)
+        return "\n".join(lines)
 
 
 def load_bulk(directory: Path = BULK_DIR) -> dict[str, BulkQuery]:
@@ -181,11 +225,12 @@ class _ListWriter:
         self.counts: dict[int, int] = defaultdict(int)
         self.pending: list[tuple[int, int, str]] = []
         self.keys: dict[str, list[str]] = {}  # query -> the parameters its lists are keyed by
+        self.taken: set[int] = set()
 
     def add(self, query: str, key: str, row: str) -> None:
         ident = self.ids.get((query, key))
         if ident is None:
-            ident = self.ids[(query, key)] = len(self.ids) + 1
+            ident = self._new(query, key)
         pos = self.counts[ident]
         self.counts[ident] = pos + 1
         self.pending.append((ident, pos, row))
@@ -194,7 +239,14 @@ class _ListWriter:
 
     def ensure(self, query: str, key: str) -> None:
         if (query, key) not in self.ids:
-            self.ids[(query, key)] = len(self.ids) + 1
+            self._new(query, key)
+
+    def _new(self, query: str, key: str) -> int:
+        ident = self.ids[(query, key)] = list_id(query, key)
+        if ident in self.taken:
+            raise ValueError(f"answers sidecar: list ids of {query!r} {key!r} and another list collide")
+        self.taken.add(ident)
+        return ident
 
     def flush(self) -> None:
         self.db.executemany("INSERT INTO rows VALUES (?, ?, ?)", self.pending)
@@ -208,14 +260,14 @@ class _ListWriter:
 
 def _whole_answers(store: Store, writer: _ListWriter, encoder: CellEncoder) -> None:
     catalogue = load_catalogue()
+    bulk = load_bulk()
     for query in catalogue.values():
-        if not query.parameters:
+        if not query.parameters and query.name not in bulk:
             columns = query.column_names
             writer.ensure(query.name, "")
             for solution in store.query(page(query.sparql, None)):
                 writer.add(query.name, "", encoder.row(solution, columns))
             writer.keys[query.name] = []
-    bulk = load_bulk()
     needed = {other for spec in bulk.values() for other, _ in spec.filter.values()}
     members: dict[str, dict[str, list[str]]] = {}  # query -> pattern IRI -> keys of its lists
     for name in _order(bulk):
@@ -223,6 +275,8 @@ def _whole_answers(store: Store, writer: _ListWriter, encoder: CellEncoder) -> N
         columns = catalogue[name].column_names
         memberships = members.setdefault(name, defaultdict(list)) if name in needed else None
         filters = [(members[other], column) for other, column in spec.filter.values()]
+        if not spec.key:
+            writer.ensure(name, "")
         for solution in store.query(spec.sparql):
             key = key_text(solution[k] for k in spec.key)
             row = encoder.row(solution, columns)
@@ -285,18 +339,15 @@ def _pattern_index(store: Store, db: sqlite3.Connection, encoder: CellEncoder) -
     order = sorted(patterns, key=lambda iri: (patterns[iri][0], iri))
     ids = {iri: n for n, iri in enumerate(order)}
     db.executemany("INSERT INTO pattern VALUES (?, ?, ?, ?)",
-                   ((ids[iri], iri, patterns[iri][0], json.dumps(patterns[iri][1], ensure_ascii=False))
-                    for iri in order))
-    groups: dict[tuple[int, str], int] = {}
-
+                   ((ids[iri], iri, patterns[iri][0],
+                     json.dumps(sorted(patterns[iri][1], key=json.dumps), ensure_ascii=False)) for iri in order))
     def rows() -> Iterator[tuple[int, int, int]]:
         for solution in store.query(_MEMBERS):
             pattern = ids.get(solution["pattern"].value)
             if pattern is None:
                 continue
             kind = int(solution["kind"].value)
-            group = groups.setdefault((kind, str(solution["group"])), len(groups))
-            yield group, pattern, kind
+            yield group_id(kind, str(solution["group"])), pattern, kind
 
     db.executemany("INSERT OR IGNORE INTO member VALUES (?, ?, ?)", rows())
 
@@ -312,24 +363,50 @@ def _pattern_index(store: Store, db: sqlite3.Connection, encoder: CellEncoder) -
 
 
 def _path_index(store: Store, db: sqlite3.Connection) -> None:
-    """Every node of the curated relationship graph (IRI order) and its neighbours with step kinds."""
-    forward: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    """Every node of the curated relationship graph (IRI order) and its neighbours with step kinds.
+
+    Held as integers while reading (each IRI once; a step is one packed int per direction:
+    node, neighbour, kind bit), so the index of a 100k library fits in tens of MB."""
+    numbers: dict[str, int] = {}  # IRI -> number in reading order
+    kinds = {f"{PKG}{k}": n for n, k in enumerate(PATH_KINDS)}
+    width = len(PATH_KINDS) * 2  # kind bits: stated, then "^" (stated by the neighbour)
+    steps = array("Q")
     for solution in store.query(_STEPS):
         a, b = solution["a"], solution["b"]
         if not isinstance(a, NamedNode) or not isinstance(b, NamedNode):
             continue
-        kind = solution["kind"].value[len(PKG):]
-        forward[a.value][b.value].add(kind)
-        forward[b.value][a.value].add("^" + kind)
-    order = sorted(forward)
-    ids = {iri: n for n, iri in enumerate(order)}
-    db.executemany("INSERT INTO node VALUES (?, ?)", ((ids[iri], iri) for iri in order))
+        kind = kinds[solution["kind"].value]
+        x = numbers.setdefault(a.value, len(numbers))
+        y = numbers.setdefault(b.value, len(numbers))
+        steps.append((x << 32 | y) << 5 | kind)
+        steps.append((y << 32 | x) << 5 | (kind + len(PATH_KINDS)))
+    order = sorted(numbers)
+    ids = [0] * len(order)  # reading number -> id (IRI order)
+    for n, iri in enumerate(order):
+        ids[numbers[iri]] = n
+    del numbers
+    db.executemany("INSERT INTO node VALUES (?, ?)", enumerate(order))
+    del order
+    # (node id, neighbour id, kind bit), in node then neighbour order
+    packed = sorted(((ids[s >> 37] << 32 | ids[(s >> 5) & 0xFFFFFFFF]) << 5 | (s & 31)) for s in steps)
+    del steps
+    labels = [PATH_KINDS[k] if k < len(PATH_KINDS) else "^" + PATH_KINDS[k - len(PATH_KINDS)] for k in range(width)]
 
     def adjacency() -> Iterator[tuple[int, str]]:
-        for iri in order:
-            steps = [[ids[other], step_label(kinds)] for other, kinds in sorted(forward[iri].items(),
-                                                                                key=lambda item: ids[item[0]])]
-            yield ids[iri], json.dumps(steps, separators=(",", ":"))
+        node, out, other, bits = -1, [], -1, set()
+        for s in packed:
+            x, y, k = s >> 37, (s >> 5) & 0xFFFFFFFF, s & 31
+            if (x, y) != (node, other):
+                if other >= 0:
+                    out.append([other, step_label(bits)])
+                if x != node and node >= 0:
+                    yield node, json.dumps(out, separators=(",", ":"))
+                    out = []
+                node, other, bits = x, y, set()
+            bits.add(labels[k])
+        if node >= 0:
+            out.append([other, step_label(bits)])
+            yield node, json.dumps(out, separators=(",", ":"))
 
     db.executemany("INSERT INTO adjacency VALUES (?, ?)", adjacency())
 

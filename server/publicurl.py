@@ -24,7 +24,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["PublicUrl", "check_public_url"]
+__all__ = ["PublicUrl", "check_public_url", "forwarded_client"]
 
 _FORWARDED_PAIR = re.compile(r'\s*([!#$%&\'*+.^_`|~0-9A-Za-z-]+)=("(?:[^"\\]|\\.)*"|[^;,\s]*)\s*')
 
@@ -56,6 +56,19 @@ def _last(value: str | None) -> str | None:
         return None
     item = value.split(",")[-1].strip()
     return item or None
+
+
+def forwarded_client(forwarded: str | None, x_forwarded_for: str | None) -> str | None:
+    """The client address a proxy names: ``for=`` of the last ``Forwarded`` element, else the
+    last ``X-Forwarded-For`` value, without a port; None when it names none."""
+    client = _forwarded(forwarded).get("for") if forwarded else _last(x_forwarded_for)
+    if not client:
+        return None
+    if client.startswith("["):  # [v6]:port
+        client = client[1:].split("]")[0]
+    elif client.count(":") == 1:  # v4:port
+        client = client.split(":")[0]
+    return client or None
 
 
 def _host(address: str) -> str:
@@ -96,15 +109,9 @@ class PublicUrl:
         return self.wsgi_app(environ, start_response)
 
     def _client_from_proxy(self, environ: dict[str, Any]) -> None:
-        forwarded = environ.get("HTTP_FORWARDED")
-        client = _forwarded(forwarded).get("for") if forwarded else _last(environ.get("HTTP_X_FORWARDED_FOR"))
-        if not client:
-            return
-        if client.startswith("["):  # [v6]:port
-            client = client[1:].split("]")[0]
-        elif client.count(":") == 1:  # v4:port
-            client = client.split(":")[0]
-        environ["REMOTE_ADDR"] = client
+        client = forwarded_client(environ.get("HTTP_FORWARDED"), environ.get("HTTP_X_FORWARDED_FOR"))
+        if client:
+            environ["REMOTE_ADDR"] = client
 
     def _from_proxy(self, environ: dict[str, Any]) -> None:
         forwarded = environ.get("HTTP_FORWARDED")

@@ -37,6 +37,7 @@ from typing import Any
 
 from .app import create_app, shares
 from .config import ServerConfig
+from .connlimit import default_per_client
 from .fairness import SPARE_THREADS
 from .front import HttpFront, HttpLimits
 from .generations import GenerationWatcher
@@ -84,7 +85,9 @@ def load_app(config: ServerConfig, pool_size: int) -> Any:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGHUP, lambda *_: watcher.poke())
     state.pool.start()
-    return HttpFront(app, http_limits(config, pool_size))
+    front = HttpFront(app, http_limits(config, pool_size))
+    front.start_warden()
+    return front
 
 
 def http_limits(config: ServerConfig, pool_size: int) -> HttpLimits:
@@ -97,6 +100,9 @@ def http_limits(config: ServerConfig, pool_size: int) -> HttpLimits:
         max_connections=config.max_connections,
         keep_alive_timeout=config.keep_alive_timeout,
         threads=pool_size + SPARE_THREADS,
+        per_client_connections=config.max_connections_per_client or default_per_client(config.max_connections),
+        trust_proxy=config.trust_proxy,
+        port=config.port,
     )
 
 

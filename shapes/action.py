@@ -5,7 +5,11 @@ spaces or new lines; default ``.``), ``INPUT_FAIL_ON`` (default ``violation``),
 ``INPUT_BASELINE`` (a baseline file, optional), ``INPUT_BASE_IRI`` (optional) and
 ``INPUT_SINCE`` (optional; default: the pull request's base, ``origin/$GITHUB_BASE_REF``
 or ``$GITHUB_BASE_REF``, fetched with ``git fetch`` when absent; without a base,
-e.g. on a push, the whole library is validated). Runs in ``$GITHUB_WORKSPACE`` and:
+e.g. on a push, the whole library is validated) and ``INPUT_INDEX`` (optional: a kept
+validation index, ``validate --index``, under ``$RUNNER_TEMP`` when relative, where the
+action's cache step restores it: never in the workspace, whose Markdown files are the
+library). Runs in
+``$GITHUB_WORKSPACE`` and:
 
 - validates once (:func:`~.runner.make_report`);
 - appends the Markdown report to ``$GITHUB_STEP_SUMMARY`` (within GitHub's 1 MiB);
@@ -23,6 +27,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from patternkg.shapes.severities import SEVERITIES
@@ -88,8 +93,10 @@ def main() -> int:
     baseline = _env("INPUT_BASELINE") or None
     since = base_ref(workspace)
     try:
+        temp = Path(_env("RUNNER_TEMP") or tempfile.gettempdir())
+        index = {"index": temp / _env("INPUT_INDEX")} if _env("INPUT_INDEX") else {}
         report = make_report(sources=paths, since=since, baseline=baseline, root=workspace,
-                             base_iri=_env("INPUT_BASE_IRI", DEFAULT_BASE_IRI))
+                             base_iri=_env("INPUT_BASE_IRI", DEFAULT_BASE_IRI), **index)
     except (BaselineError, SinceError) as exc:
         print(f"::error title=patternkg validate::{exc}")
         return 2

@@ -34,6 +34,10 @@ META, FILES, STORE = "meta.json", "files.sqlite", "index.oxigraph"
 _SCHEMA = """CREATE TABLE IF NOT EXISTS files (
     ord INTEGER NOT NULL, display TEXT PRIMARY KEY, path TEXT, mtime_ns INTEGER, size INTEGER, digest TEXT,
     slug TEXT, ident TEXT, id_targets TEXT, locator BLOB, shared BLOB, shared_results BLOB)"""
+# what a check of changed files reads for every file, apart from the blobs (a covering index:
+# reading it does not read the rows' location tables)
+_STAMPS = ("CREATE INDEX IF NOT EXISTS files_stamps ON files (ord, display, mtime_ns, size, digest, slug, ident, "
+           "id_targets)")
 _COLUMNS = ("ord", "display", "path", "mtime_ns", "size", "digest", "slug", "ident", "id_targets", "locator",
             "shared", "shared_results")
 
@@ -50,6 +54,26 @@ def file_stamp(path: os.PathLike | str) -> tuple[int, int, str]:
     except OSError:
         return 0, -1, ""
     return st.st_mtime_ns, st.st_size, hashlib.sha1(data).hexdigest()
+
+
+def matching(displays: Iterable[str], only: Iterable[os.PathLike | str]) -> set[str]:
+    """The *displays* (file paths) that are one of the *only* files: the same real path.
+
+    Equal to ``{d for d in displays if Path(d).resolve() in {Path(p).resolve() for p in only}}``,
+    but only the displays whose file name is that of an *only* file (as given or resolved)
+    are resolved; when that finds no display for some *only* file, every display is
+    (a symlink of another name), so the answer is always the same.
+    """
+    wanted = {os.path.realpath(p) for p in only}
+    if not wanted:
+        return set()
+    names = {os.path.basename(os.fspath(p)) for p in only} | {os.path.basename(w) for w in wanted}
+    displays = list(displays)
+    found = {d: os.path.realpath(d) for d in displays if os.path.basename(d) in names}
+    out = {d for d, real in found.items() if real in wanted}
+    if {found[d] for d in out} != wanted:
+        out = {d for d in displays if (found.get(d) or os.path.realpath(d)) in wanted}
+    return out
 
 
 def shapes_digest(shapes_file: os.PathLike | str | None) -> str:
@@ -107,6 +131,48 @@ def swap_in(partial: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def seed(source: Path, target: Path, *, displays: dict[str, tuple[str, str]], sources: list[str]) -> bool:
+    """Start the index *target* as a copy of the clean index *source* of another copy of the
+    same library (``--since``: the base tree's index from the working tree's); returns
+    whether it did (not when *target* exists or *source* is not a clean index).
+
+    *displays* maps a file of *source* to (its display, its path) in the other copy;
+    *sources* is the other copy's :func:`source_key`. Every stamp is cleared, so the first
+    check of *target* compares each file's SHA-1 (a file that differs is converted again,
+    one the other copy lacks is removed, as after any edit) and then keeps the new stamps.
+    """
+    kept = read_meta(source)
+    if kept is None or kept.get("format") != FORMAT or kept.get("dirty") or kept.get("shared_cross") \
+            or target.exists():
+        return False
+    work = partial_dir(target)
+    try:
+        shutil.copy2(source / FILES, work / FILES)
+        shutil.copytree(source / STORE, work / STORE)
+        db = sqlite3.connect(str(work / FILES), isolation_level=None)
+        try:
+            db.execute("BEGIN")
+            moved = [(new, path, old) for old, (new, path) in displays.items()]
+            db.execute("UPDATE files SET mtime_ns = 0, size = -1")
+            db.executemany("UPDATE files SET display = ?, path = ? WHERE display = ?", moved)
+            rename = {old: new for old, (new, _path) in displays.items()}
+            for display, blob in db.execute("SELECT display, shared_results FROM files "
+                                            "WHERE shared_results IS NOT NULL").fetchall():
+                items = [(*item[:1], rename.get(item[1], item[1]), *item[2:11], [rename.get(f, f) for f in item[11]])
+                         for item in unpack(blob)]
+                db.execute("UPDATE files SET shared_results = ? WHERE display = ?", (pack(items), display))
+            db.execute("COMMIT")
+        finally:
+            db.close()
+        write_meta(work, {**{k: v for k, v in kept.items() if k not in ("kind", "format")}, "sources": sources,
+                          "dirty": False})
+        swap_in(work, target)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return True
+
+
 class Rows:
     """The per-file table (SQLite)."""
 
@@ -116,6 +182,7 @@ class Rows:
             self.db.execute("PRAGMA journal_mode=OFF")
             self.db.execute("PRAGMA synchronous=OFF")
         self.db.execute(_SCHEMA)
+        self.db.execute(_STAMPS)  # made once for an index written without it
         self.pending: list[tuple] = []
 
     def add(self, row: tuple) -> None:
@@ -137,6 +204,7 @@ class Rows:
         return row[0] if row else b""
 
     def set_shared_results(self, by_file: dict[str, bytes]) -> None:
+        self.flush()  # rows still pending would be written later without their results
         self.db.execute("BEGIN")
         self.db.execute("UPDATE files SET shared_results = NULL WHERE shared_results IS NOT NULL")
         self.db.executemany("UPDATE files SET shared_results = ? WHERE display = ?",
@@ -157,5 +225,5 @@ class Rows:
         self.db.close()
 
 
-__all__ = ["FILES", "FORMAT", "NotAnIndexError", "META", "Rows", "STORE", "check_target", "file_stamp", "pack",
-           "partial_dir", "read_meta", "shapes_digest", "source_key", "swap_in", "unpack", "write_meta"]
+__all__ = ["FILES", "FORMAT", "NotAnIndexError", "META", "Rows", "STORE", "check_target", "file_stamp", "matching", "pack",
+           "partial_dir", "read_meta", "seed", "shapes_digest", "source_key", "swap_in", "unpack", "write_meta"]

@@ -22,8 +22,10 @@ gone. Results of files outside the checked set are the same on both sides by
 construction and are not reported. With ``index`` among the options (a kept
 validation index, ``validate --index DIR``), the working tree is checked with that
 index and the base with a kept copy of the base tree and its own index
-(``DIR.since/``, see :func:`mirror`), so both sides convert only what changed since
-the last run. Raises :class:`SinceError` (naming the git
+(``DIR.since/``, see :func:`mirror`; seeded from ``DIR`` the first time), so both
+sides convert only what changed since the last run, and the neighbours are found in the
+indexes instead of by ``git grep`` (:func:`_with_index`): nothing is read per file of
+the library but a ``stat``. Raises :class:`SinceError` (naming the git
 command and its message) outside a checkout or for an unknown ref.
 """
 
@@ -42,7 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from patternkg.shapes.baseline import fingerprint
-from patternkg.shapes.outcome import Entry, Report, from_validation, mark
+from patternkg.shapes.outcome import Entry, Report, from_validation, mark, rules_of
+from patternkg.shapes.severities import RANK
 
 _ID = re.compile(r"^id:\s*['\"]?([A-Za-z0-9_\-]+)", re.MULTILINE)
 
@@ -283,6 +286,23 @@ def mirror(top: Path, ref: str, specs: list[str], home: Path) -> Path:
     return tree
 
 
+def seed_base(index: Path, base_index: Path, sources: Sequence[Path], base_sources: Sequence[Path]) -> bool:
+    """The base tree's index started as a copy of the working tree's (:func:`~.index.seed`) when
+    it has none: the first ``--since`` with a kept index then converts what differs between
+    the two trees instead of validating the base tree in full."""
+    from patternkg.converter.pipeline import discover
+    from patternkg.shapes import index as ix
+
+    kept = ix.read_meta(index)
+    base_sources = [s for s in base_sources if s.exists()]
+    if base_index.exists() or kept is None or kept.get("sources") != ix.source_key(sources) or not base_sources:
+        return False
+    base = {f.relpath: f.display for f in discover(list(base_sources))}
+    displays = {f.display: (base[f.relpath], os.path.abspath(base[f.relpath])) for f in discover(list(sources))
+                if f.relpath in base}
+    return ix.seed(index, base_index, displays=displays, sources=ix.source_key(base_sources))
+
+
 def validate_since(*, ref: str, sources: Sequence[os.PathLike | str], validate: Callable, root: Path | None = None,
                    stubs: bool | None = None, **options) -> Report:
     """Validate the change between *ref* and the working tree (see the module docstring).
@@ -307,6 +327,15 @@ def validate_since(*, ref: str, sources: Sequence[os.PathLike | str], validate: 
     specs = _pathspecs(top, paths)
     change = changed(top, ref, specs)
     words = tokens(top, ref, change)
+    shown_changed = {_shown(top / p, root) for p in change.now}
+    index = options.get("index")
+    indexed = _with_index(top=top, ref=ref, specs=specs, paths=paths, change=change, words=words, root=root,
+                          validate=validate, options=options) if index is not None and not stubs else None
+    if indexed is not None:
+        current, before, checked = indexed
+        return _compare(current, before, ref=ref, stubs=False, shown_changed=shown_changed,
+                        changed_files=shown_changed | {_shown(top / p, root) for p in change.deleted},
+                        checked=len(checked))
     checked_now = change.now | mentioning(top, words, specs, None)
     checked_before = change.before | mentioning(top, words, specs, ref)
     # a file checked on one side is checked on the other too (results appear or disappear there)
@@ -314,9 +343,7 @@ def validate_since(*, ref: str, sources: Sequence[os.PathLike | str], validate: 
     checked_now |= {change.renamed.get(p, p) for p in checked_before if p not in change.deleted}
     checked_before |= {renamed_back.get(p, p) for p in checked_now if p not in change.untracked}
     now_files = [top / p for p in sorted(checked_now) if (top / p).is_file()]
-    shown_changed = {_shown(top / p, root) for p in change.now}
 
-    index = options.get("index")
     if stubs is None:
         stubs = index is None and len(library_files(top, specs, None)) > STUBS_OVER
     before: list[Entry] = []
@@ -342,8 +369,10 @@ def validate_since(*, ref: str, sources: Sequence[os.PathLike | str], validate: 
             current = from_validation(validate(sources=paths, only=now_files, **options), root=root) if now_files \
                 else Report([], 0, 0, root)
             if index is not None:  # a kept tree of the base and its own index, updated by git diff
-                old_root = mirror(top, ref, specs, Path(f"{os.path.abspath(index)}.since"))
-                old_options = {**options, "index": Path(f"{os.path.abspath(index)}.since") / "index"}
+                home = Path(f"{os.path.abspath(index)}.since")
+                old_root = mirror(top, ref, specs, home)
+                old_options = {**options, "index": home / "index"}
+                seed_base(Path(index), home / "index", paths, [old_root / s for s in specs])
             else:
                 old_root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patternkg-since-")))
                 extract(top, ref, specs, old_root)
@@ -356,6 +385,14 @@ def validate_since(*, ref: str, sources: Sequence[os.PathLike | str], validate: 
                 rel = change.renamed.get(e.file, e.file)
                 e.file = _shown(top / rel, root)
             before = old.entries
+    return _compare(current, before, ref=ref, stubs=bool(stubs), shown_changed=shown_changed,
+                    changed_files=shown_changed | {_shown(top / p, root) for p in change.deleted},
+                    checked=len(checked_now | checked_before))
+
+
+def _compare(current: Report, before: list[Entry], *, ref: str, stubs: bool, shown_changed: set[str],
+             changed_files: set[str], checked: int) -> Report:
+    """*current* with its entries marked new or unchanged against *before*, and the fixed ones."""
     mark(current.entries, Counter(fingerprint(e.result, e.file) for e in before), "unchanged")
     now_keys = Counter(fingerprint(e.result, e.file) for e in current.entries)
     fixed = []
@@ -369,9 +406,64 @@ def validate_since(*, ref: str, sources: Sequence[os.PathLike | str], validate: 
         current.entries = [e for e in current.entries if e.status == "new" or e.file in shown_changed]
     current.fixed = fixed
     current.since = ref
-    current.changed_files = shown_changed | {_shown(top / p, root) for p in change.deleted}
-    current.checked_files = len(checked_now | checked_before)
+    current.changed_files = changed_files
+    current.checked_files = checked
     return current
+
+
+def _with_index(*, top: Path, ref: str, specs: list[str], paths: list[Path], change: Change, words: set[str],
+                root: Path, validate: Callable, options: dict) -> tuple[Report, list[Entry], set[str]] | None:
+    """Both sides with kept indexes: (the working tree's report, the base's entries as the files are
+    called now, the files checked), or None when a side could not use its index.
+
+    The neighbours come from the indexes, not from a text search of the library: each side is
+    checked with ``neighbours_of`` the changed files' slugs and ids (the files whose patterns
+    link to them or share them, as the updated index says); a file checked on one side is
+    checked on the other too. The base side uses a kept tree of the base (:func:`mirror`)
+    and its own index beside *index* (``INDEX.since/``, seeded from *index* the first time).
+    """
+    index = Path(os.path.abspath(options["index"]))
+    home = Path(f"{index}.since")
+    around = sorted(words | {Path(p).stem for p in change.now | change.before})
+    if not around:  # no Markdown file changed
+        return Report([], 0, 0, root), [], set()
+    now_only = [top / p for p in sorted(change.now) if (top / p).is_file()]
+    now = validate(sources=paths, only=now_only, neighbours_of=around, **options)
+    if now.checked is None:
+        return None
+    old_root = mirror(top, ref, specs, home)
+    seed_base(index, home / "index", paths, [old_root / s for s in specs])
+    old_sources = [old_root / s for s in specs if (old_root / s).exists()]
+    checked_now = {_relative(d, top) for d in now.checked}
+    renamed_back = {n: o for o, n in change.renamed.items()}
+    before_paths = change.before | {renamed_back.get(p, p) for p in checked_now if p not in change.untracked}
+    before_files = [old_root / p for p in sorted(before_paths) if (old_root / p).is_file()]
+    checked_before: set[str] = set()
+    before: list[Entry] = []
+    if old_sources:
+        old = validate(sources=old_sources, only=before_files, neighbours_of=around,
+                       **{**options, "index": home / "index"})
+        if old.checked is None:
+            return None
+        checked_before = {_relative(d, old_root) for d in old.checked}
+        for e in from_validation(old, root=old_root).entries:  # as the file is called now
+            e.file = _shown(top / change.renamed.get(e.file, e.file), root)
+            before.append(e)
+    current = from_validation(now, root=root)
+    extra = {change.renamed.get(p, p) for p in checked_before if p not in change.deleted} - checked_now
+    extra_files = [top / p for p in sorted(extra) if (top / p).is_file()]
+    if extra_files:  # checked on the base side only so far
+        more = validate(sources=paths, only=extra_files, **options)
+        current.entries = sorted(current.entries + from_validation(more, root=root).entries,
+                                 key=lambda e: (e.result.file, e.result.line, -RANK[e.result.severity],
+                                                e.result.shape, e.result.field, e.result.value))
+        current.rules = rules_of(current.entries)
+    return current, before, checked_now | extra | {change.renamed.get(p, p) for p in checked_before}
+
+
+def _relative(path: str, base: Path) -> str:
+    """*path* relative to *base* (POSIX), both taken as real paths."""
+    return Path(os.path.relpath(os.path.realpath(path), os.path.realpath(base))).as_posix()
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -380,4 +472,5 @@ def _shown(path: Path, root: Path) -> str:
     return shown_path(str(path), root)
 
 
-__all__ = ["Change", "SinceError", "changed", "extract", "mentioning", "mirror", "repo_root", "validate_since"]
+__all__ = ["Change", "SinceError", "changed", "extract", "mentioning", "mirror", "repo_root", "seed_base",
+           "validate_since"]

@@ -48,7 +48,6 @@ from pathlib import Path
 
 from pyoxigraph import RdfFormat, Store
 from rdflib.paths import Path as RdfPath
-from rdflib.plugins.sparql import prepareQuery
 from rdflib.term import URIRef, Variable
 
 from patternkg.converter import pipeline
@@ -69,7 +68,7 @@ _log = logging.getLogger(__name__)  # debug: the time each phase took
 BATCH_FILES = 500  # files per batch: ~100K triples, ~100 MB per worker at most
 PARALLEL_BATCHES = 2  # fewer batches than this are checked in this process
 
-__all__ = ["BATCH_FILES", "Plan", "plan_for", "validate_streaming"]
+__all__ = ["BATCH_FILES", "Plan", "analysis", "plan_for", "validate_streaming"]
 
 
 # -- which constraints need the whole library -------------------------------------------------------
@@ -104,6 +103,8 @@ def _walk(node, iris: set[str], triples: list) -> None:
 
 def _analyse(constraint: SparqlConstraint) -> tuple[bool, set[str]]:
     """(pattern-scope?, IRIs the query names)."""
+    from rdflib.plugins.sparql import prepareQuery  # ~0.5 s to import; not needed when a kept index has the plan
+
     prologue = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in sorted(constraint.prefixes.items()))
     query = prepareQuery(prologue + constraint.query.replace("$this", "?this"))
     iris: set[str] = set()
@@ -117,19 +118,29 @@ def _analyse(constraint: SparqlConstraint) -> tuple[bool, set[str]]:
 _PLANS: dict[int, tuple[Shapes, Plan]] = {}
 
 
-def plan_for(shapes: Shapes) -> Plan:
-    """Split the SHACL-SPARQL constraints of *shapes* into pattern-scope and library-scope ones."""
+def analysis(shapes: Shapes) -> list[list]:
+    """Per SHACL-SPARQL constraint of *shapes*, in order: [pattern-scope?, sorted IRIs it names].
+
+    Parsing the queries with rdflib costs about 1.5 s of CPU; a kept index stores this
+    (its ``meta.json`` key ``plan``) so a later ``--only`` check needs no parsing."""
+    return [[local, sorted(iris)] for local, iris in map(_analyse, shapes.sparql)]
+
+
+def plan_for(shapes: Shapes, analysed: Sequence[Sequence] | None = None) -> Plan:
+    """Split the SHACL-SPARQL constraints of *shapes* into pattern-scope and library-scope ones
+    (*analysed*: :func:`analysis` of the same shapes, kept earlier; parsed when not given)."""
     cached = _PLANS.get(id(shapes))
     if cached is not None and cached[0] is shapes:
         return cached[1]
+    if analysed is None or len(analysed) != len(shapes.sparql):
+        analysed = analysis(shapes)
     local, library, iris = [], [], set()
-    for constraint in shapes.sparql:
-        is_local, named = _analyse(constraint)
+    for constraint, (is_local, named) in zip(shapes.sparql, analysed):
         if is_local:
             local.append(constraint)
         else:
             library.append(constraint)
-            iris |= named | set(constraint.target_classes)
+            iris |= set(named) | set(constraint.target_classes)
     declared = {c.shape.field for c in library if c.shape.field}
     declared |= {shapes.field_by_path[p] for p in iris if p in shapes.field_by_path}
     # rdf:type is kept for the classes named, not for every class (shared nodes' types included)
@@ -249,8 +260,8 @@ def _check_batch(sources: list[SourceFile]) -> BatchOutcome:
 
 # -- the engine ----------------------------------------------------------------------------------------
 
-def _context(shapes: Shapes, library: Library) -> _Context:
-    plan = plan_for(shapes)
+def _context(shapes: Shapes, library: Library, analysed: Sequence[Sequence] | None = None) -> _Context:
+    plan = plan_for(shapes, analysed)
     return _Context(shapes, plan, library, frozenset(f"<{p}>".encode() for p in plan.predicates),
                     frozenset(f"<{c}>".encode() for c in plan.classes))
 
@@ -353,7 +364,8 @@ def validate_streaming(
             del store, loader
             if index is not None:
                 gc.collect()  # the store is closed before its directory moves
-                ix.write_meta(work, {**(meta or {}), "dirty": False, "shared_cross": shared.crossed})
+                ix.write_meta(work, {**(meta or {}), "dirty": False, "shared_cross": shared.crossed,
+                                     "plan": analysis(shapes)})
                 ix.swap_in(work, index)
         except BaseException:
             if index is not None:
@@ -366,14 +378,15 @@ def validate_streaming(
 
 
 def finish_results(results: list[Result], report: BuildReport, only: Sequence[os.PathLike | str],
-                   files_by_slug: dict[str, list[str]]) -> Validation:
-    """Converter results added, *only* applied, sorted as the whole-graph engine sorts."""
+                   files_by_slug: dict[str, list[str]], only_files: set[str] | None = None) -> Validation:
+    """Converter results added, *only* applied (or *only_files*, the displays of those files
+    when known), sorted as the whole-graph engine sorts."""
     results.sort(key=lambda r: (r.focus, r.path, r.shape, r.component, r.value, r.message))  # finding_key
     results += converter_results(report.diagnostics, results)
-    if only:
-        wanted = {Path(p).resolve() for p in only}
-        only_files = {f for owners in files_by_slug.values() for f in owners if Path(f).resolve() in wanted}
-        only_files |= {d.file for d in report.diagnostics if Path(d.file).resolve() in wanted}
+    if only_files is None and only:
+        named = {f for owners in files_by_slug.values() for f in owners} | {d.file for d in report.diagnostics}
+        only_files = ix.matching(named, only)
+    if only_files is not None:
         results = [r for r in results if r.file in only_files]
     results.sort(key=lambda r: (r.file, r.line, -RANK[r.severity], r.shape, r.field, r.value))
     return Validation(results, report.files, report.patterns, None, report)

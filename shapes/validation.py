@@ -94,6 +94,8 @@ class Validation:
     report: BuildReport | None = None
     #: files converted for this run when a kept index was reused (``only`` with ``index``), else None
     reused_index: int | None = None
+    #: with ``neighbours_of``: every file checked (the *only* files and their neighbours), else None
+    checked: list[str] | None = None
 
     def __post_init__(self) -> None:
         if self.report is None and self.converted is not None:
@@ -298,6 +300,7 @@ def validate(
     progress: bool = False,
     batch_files: int | None = None,
     index: os.PathLike | str | None = None,
+    neighbours_of: Sequence[str] = (),
 ) -> Validation:
     """Convert *sources*, validate, and map results to files (see the module docstring).
 
@@ -326,6 +329,12 @@ def validate(
     with the same results, and falls back to a full validation when it cannot (writing the
     index when it was missing or left dirty; an index of another library is left alone).
     A full validation with *index* always (re)writes it.
+
+    *neighbours_of* (slugs and ids, with *index*): the files linking to those patterns or
+    sharing those slugs or ids are checked and reported too, as found in the updated index
+    (:func:`~patternkg.shapes.changed.check_changed`; ``--since`` uses this), and
+    :attr:`Validation.checked` lists every file checked; an index that cannot be used is
+    rewritten by a full validation first. Without a usable index it is ignored.
     """
     global _SHAPES_FOR_WORKERS
     if engine not in ENGINES:
@@ -344,14 +353,22 @@ def validate(
         index_dir = Path(index) if index is not None else None
         meta = {"base_iri": base_iri, "shapes": ix.shapes_digest(shapes_file), "sources": ix.source_key(sources),
                 "max_file_size": max_file_size}
-        if only and index_dir is not None:
+        if (only or neighbours_of) and index_dir is not None:
             checked = check_changed(index=index_dir, files=files, only=only, shapes=shapes, meta=meta,
-                                    base_iri=base_iri, max_file_size=max_file_size)
+                                    base_iri=base_iri, max_file_size=max_file_size, neighbours_of=neighbours_of)
             if checked is not None:
                 return checked
             kept = ix.read_meta(index_dir)
             if kept is not None and any(kept.get(k) != v for k, v in meta.items()):
                 index_dir = None  # another library's index (e.g. --since's old tree): left as it is
+            elif neighbours_of:  # the index rewritten by a full validation, then used
+                validate_streaming(files=files, base_iri=base_iri, max_file_size=max_file_size, jobs=jobs,
+                                   shapes=shapes, batch_files=batch_files or BATCH_FILES, index=index_dir, meta=meta,
+                                   progress=progress)
+                checked = check_changed(index=index_dir, files=files, only=only, shapes=shapes, meta=meta,
+                                        base_iri=base_iri, max_file_size=max_file_size, neighbours_of=neighbours_of)
+                if checked is not None:
+                    return checked
         if index_dir is not None or len(files) > (batch_files or BATCH_FILES):  # else one batch: the whole graph
             return validate_streaming(files=files, base_iri=base_iri, max_file_size=max_file_size, jobs=jobs,
                                       shapes=shapes, batch_files=batch_files or BATCH_FILES, only=only,

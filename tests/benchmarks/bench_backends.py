@@ -38,27 +38,13 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO / "tests" / "external"))
 
 from bench_queries import CASES  # noqa: E402
-from engines import free_port, start_oxigraph, start_virtuoso  # noqa: E402
+from engines import start_oxigraph, start_virtuoso  # noqa: E402
+from pkserver_helpers import launch, stop_process  # noqa: E402 (tests/server: on the path through engines)
 
 
 def serve(tmp: Path, *args: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    log = tmp / f"serve-{port}.log"
-    proc = subprocess.Popen([sys.executable, "-m", "patternkg", "serve", "--port", str(port), "--workers", "2",
-                             "--timeout", "120", "--dumps-dir", str(tmp / f"dumps-{port}"), *args],
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(3000):
-        if proc.poll() is not None:
-            raise RuntimeError(log.read_text())
-        try:
-            if requests.get(url + "/health", timeout=5).status_code == 200:
-                return proc, url
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start: " + log.read_text())
+    proc, url, _ = launch("--workers", "2", "--timeout", "120", *args, folder=tmp, seconds=300)
+    return proc, url
 
 
 Cell = tuple[float, int, int] | str
@@ -139,8 +125,7 @@ def main() -> int:
                 columns[f"--backend {engine.name}"] = bench(url, args.requests, args.budget)
         finally:
             for proc in servers:
-                proc.terminate()
-                proc.wait(timeout=30)
+                stop_process(proc, timeout=30)
             for engine in engines:
                 engine.stop()
     print(f"\n{args.copies}x corpus: {report.patterns} patterns, {report.triples} triples "

@@ -1,7 +1,7 @@
 """Benchmark: `build` against the parse floor, on the shared corpus (1x) and an N-times library.
 
     python tests/benchmarks/bench_build.py [--corpus DIR] [--copies 10] [--repeat 3] [--library DIR]
-        [--no-baseline]
+        [--no-baseline] [--no-incremental]
 
 The N-times library is ``--copies`` renamed copies of the corpus (tests/benchmarks/corpus10x.py),
 or ``--library``, a folder made by it. At the end a table of issue 14: parse floor, build,
@@ -17,6 +17,12 @@ files; the ratio is what the target (<= 1.5x) is about. As a baseline it also ti
 in another subprocess, the on-disk ``bulk_load`` of the built store's triples (dumped as
 N-Triples, loaded in the build's batch size) into a fresh store: the CPU Oxigraph alone
 needs to write those triples.
+
+Incremental build: the full builds read a hard-linked mirror of each library (same files,
+another folder); then the title of one file (in the middle of the sorted list) is changed
+(a new file replaces the link, the library itself is not written) and `build` runs again
+on the kept store: the wall time of that incremental build (its own subprocess, peak memory
+too) is printed for 1x and Nx side by side (target: under 10 s at 100k).
 """
 
 from __future__ import annotations
@@ -59,13 +65,50 @@ def one_build(source: Path, store: Path) -> None:
     from patternkg.converter.api import build
 
     started = time.perf_counter()
-    report = build(store=store, sources=[source])
+    report = build(store=store, sources=[source], full=True)
     seconds = time.perf_counter() - started
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps({"seconds": seconds, "compact_seconds": report.compact_seconds, "peak_kib": max(own, children),
                       "main_kib": own,
                       "worker_kib": children, "patterns": report.patterns, "triples": report.triples}))
+
+
+def one_incremental(source: Path, store: Path) -> None:
+    """Run in a child process: change the title of one file of *source* (a mirror: the file is
+    replaced, not written through its link), build *store* again, print seconds and peak RSS."""
+    from patternkg.converter.api import build
+    from patternkg.converter.storedir import open_generation
+
+    files = sorted(source.rglob("*.md"))
+    path = files[len(files) // 2]
+    text = path.read_text(encoding="utf-8")
+    fresh = path.with_name(path.name + ".tmp")
+    fresh.write_text(text.replace("\ntitle: ", "\ntitle: Edited ", 1), encoding="utf-8")
+    os.replace(fresh, path)
+    started = time.perf_counter()
+    build(store=store, sources=[source])
+    seconds = time.perf_counter() - started
+    made = open_generation(store).metadata["build"]
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps({"incremental_seconds": seconds, "kind": made["kind"], "read": made.get("read"),
+                      "incremental_peak_kib": max(own, children), "changed": str(path.relative_to(source))}))
+
+
+def mirror(source: Path, target: Path) -> Path:
+    """A folder of hard links to the files of *source* (copies across file systems)."""
+    for path in sorted(source.rglob("*")):
+        there = target / path.relative_to(source)
+        if path.is_dir():
+            there.mkdir(parents=True, exist_ok=True)
+            continue
+        there.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, there)
+        except OSError:
+            shutil.copy2(path, there)
+    return target
 
 
 def one_load(store: Path, scratch: Path) -> None:
@@ -93,12 +136,18 @@ def one_load(store: Path, scratch: Path) -> None:
     print(json.dumps({"load_seconds": seconds, "load_cpu_seconds": cpu}))
 
 
-def timed_build(source: Path, baseline: bool = True, keep: Path | None = None) -> dict:
+def timed_build(source: Path, baseline: bool = True, keep: Path | None = None, incremental: bool = False) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
         store = keep if keep is not None else Path(tmp) / "store"
+        if incremental:
+            source = mirror(source, Path(tmp) / "library")
         out = subprocess.run([sys.executable, __file__, "--one-build", str(source), str(store)],
                              capture_output=True, text=True, check=True)
         result = json.loads(out.stdout.strip().splitlines()[-1])
+        if incremental:
+            out = subprocess.run([sys.executable, __file__, "--one-incremental", str(source), str(store)],
+                                 capture_output=True, text=True, check=True)
+            result.update(json.loads(out.stdout.strip().splitlines()[-1]))
         if not baseline:
             return {**result, "load_seconds": float("nan"), "load_cpu_seconds": float("nan")}
         out = subprocess.run([sys.executable, __file__, "--one-load", str(store), tmp],
@@ -106,10 +155,11 @@ def timed_build(source: Path, baseline: bool = True, keep: Path | None = None) -
         return {**result, **json.loads(out.stdout.strip().splitlines()[-1])}
 
 
-def run(label: str, folder: Path, repeat: int, baseline: bool = True, keep: Path | None = None) -> dict:
+def run(label: str, folder: Path, repeat: int, baseline: bool = True, keep: Path | None = None,
+        incremental: bool = True) -> dict:
     files = len(list(folder.rglob("*.md")))
     floors = [parse_floor(folder) for _ in range(repeat)]
-    builds = [timed_build(folder, baseline, keep) for _ in range(repeat)]
+    builds = [timed_build(folder, baseline, keep, incremental and n == repeat - 1) for n in range(repeat)]
     floor = statistics.median(floors)
     build = statistics.median(b["seconds"] for b in builds)
     compact = statistics.median(b["compact_seconds"] for b in builds)
@@ -120,11 +170,19 @@ def run(label: str, folder: Path, repeat: int, baseline: bool = True, keep: Path
            "compact_s": round(compact, 3), "ratio_before_compaction": round((build - compact) / floor, 2),
            "peak_mib": round(peak, 1), "load_alone_cpu_s": round(load_cpu, 3),
            "load_alone_over_floor": round(load_cpu / floor, 2)}
+    if incremental:
+        last = builds[-1]
+        row.update({"incremental_s": round(last["incremental_seconds"], 2), "incremental_kind": last["kind"],
+                    "incremental_peak_mib": round(last["incremental_peak_kib"] / 1024, 1)})
     print(f"{label:>14}: {files} files, {row['triples']} triples | parse floor {floor:.2f} s | "
           f"build {build:.2f} s | ratio {build / floor:.2f}x | of which compaction {compact:.2f} s "
           f"(ratio without it {(build - compact) / floor:.2f}x) | peak memory {peak:.0f} MiB", flush=True)
     print(f"{'':>14}  baseline: bulk-loading the same triples alone (on disk) takes {load_cpu:.2f} CPU-s, "
           f"{load_cpu / floor:.2f}x the parse floor", flush=True)
+    if incremental:
+        print(f"{'':>14}  incremental build after a change of one file ({builds[-1]['changed']}): "
+              f"{row['incremental_s']:.2f} s ({row['incremental_kind']}, {builds[-1]['read']} file(s) read, "
+              f"peak memory {row['incremental_peak_mib']:.0f} MiB)", flush=True)
     return row
 
 
@@ -138,8 +196,13 @@ def main() -> None:
     parser.add_argument("--no-baseline", action="store_true", help="skip the bulk-load-alone baseline")
     parser.add_argument("--keep-store", type=Path, help="keep the large library's store here (for bench_queries)")
     parser.add_argument("--one-build", nargs=2, type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--no-incremental", action="store_true", help="skip the one-changed-file incremental build")
     parser.add_argument("--one-load", nargs=2, type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--one-incremental", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one_incremental:
+        one_incremental(*args.one_incremental)
+        return
     if args.one_build:
         one_build(*args.one_build)
         return
@@ -152,14 +215,14 @@ def main() -> None:
     from corpus10x import make_corpus
 
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores", flush=True)
-    baseline = not args.no_baseline
-    rows = [run("1x", args.corpus, args.repeat, baseline)]
+    baseline, incremental = not args.no_baseline, not args.no_incremental
+    rows = [run("1x", args.corpus, args.repeat, baseline, incremental=incremental)]
     if args.library is not None:
-        rows.append(run(f"{args.copies}x", args.library, args.repeat, baseline, args.keep_store))
+        rows.append(run(f"{args.copies}x", args.library, args.repeat, baseline, args.keep_store, incremental))
     else:
         with tempfile.TemporaryDirectory(prefix="bench-copies-") as tmp:
             make_corpus(src=args.corpus, dst=Path(tmp), copies=args.copies)
-            rows.append(run(f"{args.copies}x", Path(tmp), args.repeat, baseline, args.keep_store))
+            rows.append(run(f"{args.copies}x", Path(tmp), args.repeat, baseline, args.keep_store, incremental))
             shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(rows))
     small, large = rows
@@ -171,6 +234,9 @@ def main() -> None:
         a, b = small[key], large[key]
         growth = f"{b / a:.1f}x" if unit != "x" and a else "-"
         print(f"| {name} | {a:g} {unit} | {b:g} {unit} | {growth} |")
+    if "incremental_s" in small and "incremental_s" in large:
+        a, b = small["incremental_s"], large["incremental_s"]
+        print(f"| incremental build, one file changed | {a:g} s | {b:g} s | {b / a:.1f}x |")
 
 
 if __name__ == "__main__":

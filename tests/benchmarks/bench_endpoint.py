@@ -14,6 +14,13 @@ machinery on (worker-process pool, 30 s timeout, row and memory caps).
 The two servers are measured in alternating slices (--rounds of them: N/rounds
 requests, S/rounds seconds each), so a change in what else the machine is doing
 moves both alike instead of skewing the ratio.
+
+patternkg is measured twice: as clients get it (``patternkg``: a repeated query is
+answered from its answer cache, without a worker) and with ``Cache-Control:
+no-cache`` on every request (``pk-nocache``: every request runs in a query worker,
+the engine path compared with Oxigraph's). Each concurrent client comes from its own
+loopback address (127.0.0.11, .12, ...), as separate users would: from one address,
+patternkg's per-client share of the workers would refuse the extra ones (429).
 """
 
 from __future__ import annotations
@@ -21,7 +28,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,7 +37,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import requests
+from requests.adapters import HTTPAdapter
 from patternkg.converter.storedir import open_generation, open_store
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
+from pkserver_helpers import free_port, launch, stop_process, wait_until_up  # noqa: E402
 
 PKG = "https://w3id.org/patternkg/ontology#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
@@ -47,49 +57,49 @@ SELECT ?p ?label ?x ?xlabel WHERE {{
 SELECT ?d (COUNT(?p) AS ?n) WHERE {{ ?p a pkg:Pattern ; pkg:domain ?d }} GROUP BY ?d ORDER BY DESC(?n)""",
 }
 ACCEPT = {"Accept": "application/sparql-results+json"}
+NO_CACHE = {**ACCEPT, "Cache-Control": "no-cache"}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class _FromAddress(HTTPAdapter):
+    """Connections from a given local address (another loopback address: another client)."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201 - requests' signature
+        kwargs["source_address"] = (self.address, 0)
+        return super().init_poolmanager(*args, **kwargs)
 
 
-def wait_up(url: str, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.args}")
-        try:
-            requests.get(url, params={"query": "ASK {}"}, timeout=2)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise RuntimeError("server did not start")
-
-
-def latency(url: str, query: str, n: int) -> list[float]:
+def session(client: int = 0) -> requests.Session:
     s = requests.Session()
+    s.mount("http://", _FromAddress(f"127.0.0.{11 + client}"))
+    return s
+
+
+def latency(url: str, query: str, n: int, headers: dict[str, str]) -> list[float]:
+    s = session()
     for _ in range(20):
-        s.get(url, params={"query": query}, headers=ACCEPT).raise_for_status()
+        s.get(url, params={"query": query}, headers=headers).raise_for_status()
     times = []
     for _ in range(n):
         t = time.perf_counter()
-        r = s.get(url, params={"query": query}, headers=ACCEPT)
+        r = s.get(url, params={"query": query}, headers=headers)
         r.content
         times.append(time.perf_counter() - t)
         r.raise_for_status()
     return times
 
 
-def throughput(url: str, query: str, clients: int, seconds: float) -> float:
+def throughput(url: str, query: str, clients: int, seconds: float, headers: dict[str, str]) -> float:
     stop = time.monotonic() + seconds
     counts = [0] * clients
 
     def run(i: int) -> None:
-        s = requests.Session()
+        s = session(i)
         while time.monotonic() < stop:
-            s.get(url, params={"query": query}, headers=ACCEPT).raise_for_status()
+            s.get(url, params={"query": query}, headers=headers).raise_for_status()
             counts[i] += 1
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
@@ -138,17 +148,15 @@ def main() -> int:
             subprocess.run([sys.executable, "-m", "patternkg", "build", str(corpus), "--store", str(store)],
                            check=True, capture_output=True)
         print(f"store: {len(open_store(store))} quads; cores: {os.cpu_count()}")
-        p1, p2 = free_port(), free_port()
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "patternkg", "serve", "--store", str(store), "--port", str(p1),
-             *(["--workers", str(args.workers)] if args.workers else []), "--timeout", "30"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp))
+        server, base, _ = launch("--store", str(store), *(["--workers", str(args.workers)] if args.workers else []),
+                                 "--timeout", "30", folder=tmp, cwd=tmp, probe="/sparql?query=ASK%7B%7D")
+        procs.append(server)
+        p2 = free_port()
         procs.append(subprocess.Popen(
             [shutil.which("oxigraph") or "oxigraph", "serve-read-only", "--location", str(open_generation(store).store_path),
              "--bind", f"127.0.0.1:{p2}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        ours, theirs = f"http://127.0.0.1:{p1}/sparql", f"http://127.0.0.1:{p2}/query"
-        wait_up(ours, procs[0])
-        wait_up(theirs, procs[1])
+        ours, theirs = f"{base}/sparql", f"http://127.0.0.1:{p2}/query"
+        wait_until_up(theirs + "?query=ASK%7B%7D", procs[1], seconds=60, ok=lambda status: True)
         # same answers from both
         for name, q in QUERIES.items():
             a = requests.get(ours, params={"query": q}, headers=ACCEPT).json()["results"]["bindings"]
@@ -159,14 +167,14 @@ def main() -> int:
         print(f"{'query':10} {'endpoint':10} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8}")
         rows = {}
         for name, q in QUERIES.items():
-            endpoints = (("oxigraph", theirs), ("patternkg", ours))
-            lats: dict[str, list[float]] = {label: [] for label, _ in endpoints}
-            counts: dict[str, float] = {label: 0.0 for label, _ in endpoints}
+            endpoints = (("oxigraph", theirs, ACCEPT), ("patternkg", ours, ACCEPT), ("pk-nocache", ours, NO_CACHE))
+            lats: dict[str, list[float]] = {label: [] for label, _, _ in endpoints}
+            counts: dict[str, float] = {label: 0.0 for label, _, _ in endpoints}
             for _ in range(args.rounds):
-                for label, url in endpoints:
-                    lats[label] += latency(url, q, max(1, args.requests // args.rounds))
-                    counts[label] += throughput(url, q, args.clients, args.seconds / args.rounds)
-            for label, _ in endpoints:
+                for label, url, headers in endpoints:
+                    lats[label] += latency(url, q, max(1, args.requests // args.rounds), headers)
+                    counts[label] += throughput(url, q, args.clients, args.seconds / args.rounds, headers)
+            for label, _, _ in endpoints:
                 lat, tput = lats[label], counts[label] / args.rounds
                 rows[(name, label)] = (pct(lat, 0.5), pct(lat, 0.95), tput)
                 print(f"{name:10} {label:10} {pct(lat, .5):8.2f} {pct(lat, .95):8.2f} {tput:8.0f}", flush=True)
@@ -174,16 +182,14 @@ def main() -> int:
             print(f"{name:10} {'in-proc':10} {pct(lat, .5):8.2f} {pct(lat, .95):8.2f} {'-':>8}", flush=True)
         print()
         print("ratios patternkg / oxigraph (p50 latency: lower is better; throughput: higher is better)")
-        for name in QUERIES:
-            o, p = rows[(name, "oxigraph")], rows[(name, "patternkg")]
-            print(f"{name:10} p50 x{p[0] / o[0]:.2f} (+{p[0] - o[0]:.2f} ms)   throughput x{p[2] / o[2]:.2f}")
+        for label in ("patternkg", "pk-nocache"):
+            for name in QUERIES:
+                o, p = rows[(name, "oxigraph")], rows[(name, label)]
+                print(f"{label:10} {name:10} p50 x{p[0] / o[0]:.2f} ({p[0] - o[0]:+.2f} ms)   "
+                      f"throughput x{p[2] / o[2]:.2f}")
     finally:
         for p in procs:
-            p.terminate()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+            stop_process(p, timeout=10)
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
 

@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python tests/benchmarks/bench_pages.py [--requests N] [--patterns 100000]
+    python tests/benchmarks/bench_pages.py [--requests N] [--patterns 100000] [--store-nx STORE]
 
 1. Builds an Oxigraph store from ``../shared/corpus/commons-os`` (a store generation
    with its search sidecar), starts ``patternkg serve --store`` (granian, worker
@@ -10,7 +10,10 @@ Run from the repository root::
    warm-ups: the pattern page as a browser asks for it (``Accept: text/html``)
    over a sample of patterns, and -- the baseline measured in the same run -- the
    same patterns' Turtle description (one CONSTRUCT by a worker). Also the landing
-   page, a domain page, a search page and the graph data. p50/p95 in ms.
+   page, a domain page, a search page, the search API and the graph data. p50/p95 in ms.
+   With ``--store-nx`` (a built store of a ``corpus10x.py --copies N`` library, with
+   its own search sidecar) the same requests run on it too, and a table shows 1x and
+   Nx side by side with the growth: full-text search over HTTP at 100,000 patterns.
 2. Builds the FTS5 index of ``--patterns`` patterns (the corpus's rows copied with
    renamed slugs, as ``corpus10x`` does for stores) and times queries in process:
    single words, prefixes, two words; p50/p95 in ms.
@@ -21,9 +24,7 @@ Not collected by pytest (no ``test_`` prefix).
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,15 +35,12 @@ import requests
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 CORPUS = REPO.parent / "shared" / "corpus" / "commons-os"
+sys.path.insert(0, str(HERE.parent / "server"))
+from pkserver_helpers import launch, stop_process  # noqa: E402
+
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 SEARCHES = ["habit", "trust", "organ", "govern", "commons", "feedback loop", "decision making", "resil",
             "community", "leadership", "six sigma", "zzqx"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def timings(session: requests.Session, urls: list[str], headers: dict[str, str], n: int) -> list[float]:
@@ -59,12 +57,11 @@ def timings(session: requests.Session, urls: list[str], headers: dict[str, str],
 
 
 def line(name: str, values: list[float]) -> str:
-    values = sorted(values)
-    p95 = values[min(len(values) - 1, int(len(values) * 0.95))]
-    return f"{name:<34} p50 {statistics.median(values):7.1f} ms   p95 {p95:7.1f} ms   (n={len(values)})"
+    return f"{name:<34} p50 {statistics.median(values):7.1f} ms   p95 {p95(values):7.1f} ms   (n={len(values)})"
 
 
-def bench_http(store: Path, n: int, scratch: Path) -> None:
+def _served(store: Path, scratch: Path):
+    """Start ``patternkg serve --store`` on a free port; (process, base URL, every slug of the store)."""
     import pyoxigraph as ox
 
     from patternkg.converter.storedir import open_generation
@@ -75,35 +72,50 @@ def bench_http(store: Path, n: int, scratch: Path) -> None:
         "SELECT ?s WHERE { ?p a <https://w3id.org/patternkg/ontology#Pattern> ; "
         "<https://w3id.org/patternkg/ontology#slug> ?s }"))
     del oxstore
+    proc, base, _ = launch("--store", str(store), folder=scratch, seconds=120)
+    return proc, base, slugs
+
+
+def bench_http(store: Path, n: int, scratch: Path) -> dict[str, list[float]]:
+    """Every page kind of one served store: {row name: latencies in ms} (also printed)."""
+    proc, base, slugs = _served(store, scratch)
     sample = slugs[:: max(1, len(slugs) // 40)][:40]
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "patternkg", "serve", "--store", str(store), "--port", str(port),
-                             "--dumps-dir", str(scratch / "dumps")], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    out: dict[str, list[float]] = {}
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(base + "/health", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.2)
         s = requests.Session()
         pages = [f"{base}/pattern/{slug}" for slug in sample]
-        html = timings(s, pages, HTML, n)
-        turtle = timings(s, pages, {"Accept": "text/turtle"}, n)
-        print(f"pattern pages over {len(sample)} patterns of {len(slugs)}:")
-        print(line("pattern page (text/html)", html))
-        print(line("baseline: its Turtle (CONSTRUCT)", turtle))
-        print(f"{'ratio html / turtle (p50)':<34} {statistics.median(html) / statistics.median(turtle):.2f}")
-        print(line("landing page /", timings(s, [base + "/"], HTML, max(10, n // 4))))
-        print(line("domain page /domain/operations", timings(s, [base + "/domain/operations"], HTML, max(10, n // 4))))
-        print(line("search page /search?q=...", timings(s, [f"{base}/search?q={q}" for q in SEARCHES], HTML, n)))
-        print(line("graph data (1-2 hops)", timings(s, [f"{base}/graph/pattern/{slug}.json" for slug in sample],
-                                                    {}, n)))
+        out["pattern page (text/html)"] = timings(s, pages, HTML, n)
+        out["baseline: its Turtle (CONSTRUCT)"] = timings(s, pages, {"Accept": "text/turtle"}, n)
+        out["landing page /"] = timings(s, [base + "/"], HTML, max(10, n // 4))
+        out["domain page /domain/operations"] = timings(s, [base + "/domain/operations"], HTML, max(10, n // 4))
+        out["search page /search?q=..."] = timings(s, [f"{base}/search?q={q}" for q in SEARCHES], HTML, n)
+        out["search API /api/search?q=..."] = timings(s, [f"{base}/api/search?q={q}" for q in SEARCHES], {}, n)
+        out["graph data (1-2 hops)"] = timings(s, [f"{base}/graph/pattern/{slug}.json" for slug in sample], {}, n)
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop_process(proc, timeout=30)
+    print(f"{store}: {len(slugs)} patterns, pages over {len(sample)} of them")
+    for name, values in out.items():
+        print(line(name, values))
+    html, turtle = out["pattern page (text/html)"], out["baseline: its Turtle (CONSTRUCT)"]
+    print(f"{'ratio html / turtle (p50)':<34} {statistics.median(html) / statistics.median(turtle):.2f}")
+    return out
+
+
+def side_by_side(one: dict[str, list[float]], many: dict[str, list[float]], label: str) -> None:
+    """The 1x and Nx rows of the same run, with the growth of the p50."""
+    print(f"\n| request | 1x p50 | 1x p95 | {label} p50 | {label} p95 | growth (p50) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, values in one.items():
+        other = many.get(name)
+        if other is None:
+            continue
+        a, b = statistics.median(values), statistics.median(other)
+        print(f"| {name} | {a:.1f} ms | {p95(values):.1f} ms | {b:.1f} ms | {p95(other):.1f} ms | {b / a:.2f}x |")
+
+
+def p95(values: list[float]) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * 0.95))]
 
 
 def bench_search(patterns: int, store: Path, scratch: Path) -> None:
@@ -154,6 +166,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--patterns", type=int, default=100_000)
     parser.add_argument("--store", type=Path, help="an existing store (default: build the shared corpus)")
+    parser.add_argument("--store-nx", type=Path,
+                        help="a built store of a larger library (corpus10x.py --copies N, then patternkg build): "
+                             "its pages and search over HTTP, side by side with the 1x store of the same run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as tmp:
         scratch = Path(tmp)
@@ -163,7 +178,10 @@ def main() -> None:
 
             store = scratch / "store"
             build(store=store, sources=[CORPUS])
-        bench_http(store, args.requests, scratch)
+        one = bench_http(store, args.requests, scratch)
+        if args.store_nx is not None:
+            many = bench_http(args.store_nx, args.requests, scratch)
+            side_by_side(one, many, "Nx")
         bench_search(args.patterns, store, scratch)
 
 

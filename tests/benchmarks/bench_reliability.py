@@ -2,7 +2,7 @@
 
 Run from the repository root (not collected by pytest):
 
-    python tests/benchmarks/bench_reliability.py [--store DIR] [--seconds S] [--workers W]
+    python tests/benchmarks/bench_reliability.py [--store DIR] [--seconds S] [--workers W] [--only ATTACK]
 
 Without --store it builds one from ../shared/corpus/commons-os. It starts
 ``patternkg serve`` with its defaults (except --workers and --timeout, printed),
@@ -12,6 +12,9 @@ then runs each attack for S seconds (default 20) and stops it:
 - ``idle-connections``: 1,100 connections that open and send nothing (more than
   granian's old fixed limit of 1,024), then 1,100 more that send one request and
   stay open;
+- ``connection-hog``: one address (127.0.0.3) keeps 4,200 idle connections open
+  (more than ``--max-connections``, 4096), opening a new one for each the server
+  closes (``--max-connections-per-client`` lets it keep 64);
 - ``non-reading``: 60 clients asking for a large result (the whole library as
   N-Triples, about 8 MB) and never reading it;
 - ``timeout-flood``: ``workers`` clients looping queries that run into the time
@@ -25,11 +28,13 @@ answer cache answers it without a worker, and a flood that holds every worker
 looks harmless). Per attack it prints: cheap queries answered (200) / sent, their
 p50 and max latency, refusals (429/503 with Retry-After) / sent and the longest
 wait for any answer (a refusal too), the statuses of the others, the peak RSS of
-the server (all its processes: granian and the query workers) and what the
+the server (all its processes: granian and the query workers), whether the target
+was met, the status and error kind of the cheap queries not answered, and what the
 attackers got. Targets: every cheap query answered, max latency under 1 s, except
 in the timeout flood from many addresses, where every worker is held: there the
-cheap query is refused with 429/503 and Retry-After once the queue wait
-(``--queue-timeout``, 2 s) has passed, never left waiting longer.
+cheap query is answered or refused with 429/503 and Retry-After once the queue
+wait (``--queue-timeout``, 2 s) has passed, never left waiting longer (a run of that
+flood without any refusal did not hold the workers and misses the target).
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
-from pkserver_helpers import child_pids  # noqa: E402
+from pkserver_helpers import child_pids, launch, stop_process  # noqa: E402
 
 CHEAP = "/sparql?query=" + quote("ASK { ?s ?p ?o }")
 SLOW = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }")
@@ -59,12 +64,6 @@ LARGE = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
 NESTED = "SELECT * WHERE " + "{" * 2500 + "}" * 2500
 #: Numbers the cheap queries of the whole run, with a token of this run: no text repeats.
 PROBE_TEXTS = (f"# probe {os.getpid()}-{time.time_ns()}-{n}" for n in itertools.count())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def tree(pid: int) -> list[int]:
@@ -118,36 +117,67 @@ class Probe:
     def _probe(self) -> None:
         while not self.stop.is_set():
             start = time.monotonic()
+            r = None
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30, source_address=("127.0.0.2", 0))
                 self.sent += 1
                 conn.request("GET", CHEAP + quote(" " + next(PROBE_TEXTS)))
                 r = conn.getresponse()
-                r.read()
+                body = r.read()
                 conn.close()
                 status = str(r.status)
+                if r.status != 200:  # the error's kind too: whose refusal it is
+                    try:
+                        status += " " + json.loads(body)["error"]
+                    except (ValueError, KeyError, TypeError):
+                        pass
                 if r.getheader("Retry-After"):
                     self.retry_after[status] += 1
                     self.refused += r.status in (429, 503)
             except OSError as exc:
-                status = type(exc).__name__
+                r, status = None, type(exc).__name__
             elapsed = time.monotonic() - start
             self.longest = max(self.longest, elapsed)
             self.statuses[status] += 1
-            if status == "200":
+            if r is not None and r.status == 200:
                 self.latencies.append(elapsed)
             self.stop.wait(max(0.0, 0.5 - elapsed))
 
 
-def report(name: str, probe: Probe, attackers: Counter[str]) -> None:
+def verdict(probe: Probe, *, flood: bool, queue_wait: float) -> str:
+    """The issue's target for one attack, as ``met`` or ``MISSED: why``.
+
+    Every attack but the timeout flood from many addresses: every cheap query answered
+    (200), none slower than 1 s. That flood holds every worker, so there each cheap query
+    is either answered or refused with 429/503 and Retry-After, and none waits longer than
+    the queue wait plus 1 s (no silent stall); a run without any refusal did not hold the
+    workers and shows nothing."""
+    sent = sum(probe.statuses.values())
+    answered = len(probe.latencies)
+    if not flood:
+        if answered < sent:
+            return f"MISSED: {sent - answered} not answered"
+        if probe.longest >= 1.0:
+            return f"MISSED: {probe.longest * 1000:.0f} ms > 1 s"
+        return "met"
+    if answered + probe.refused < sent:
+        return f"MISSED: {sent - answered - probe.refused} neither answered nor refused with Retry-After"
+    if probe.longest > queue_wait + 1.0:
+        return f"MISSED: a wait of {probe.longest * 1000:.0f} ms > queue wait + 1 s"
+    if not probe.refused:
+        return "MISSED: no refusal (the attack did not hold every worker)"
+    return "met"
+
+
+def report(name: str, probe: Probe, attackers: Counter[str], target: str = "") -> None:
     lat = sorted(probe.latencies)
     sent = sum(probe.statuses.values())
     p50 = lat[len(lat) // 2] * 1000 if lat else float("nan")
     worst = lat[-1] * 1000 if lat else float("nan")
     others = {k: v for k, v in probe.statuses.items() if k != "200"}
     print(f"{name:<26} {len(lat):>4}/{sent:<4} {p50:>8.1f} {worst:>9.1f} {probe.refused:>4}/{sent:<4} "
-          f"{probe.longest * 1000:>9.1f} {probe.peak:>9.0f}  probe's other answers: {others or '-'}; "
-          f"attackers got: {dict(sorted(attackers.items()))}", flush=True)
+          f"{probe.longest * 1000:>9.1f} {probe.peak:>9.0f}  {target or '-':<7}  probe's other answers: "
+          f"{others or '-'}; attackers got: {dict(sorted(attackers.items()))}", flush=True)
 
 
 def request_bytes(method: str, path: str, body: bytes = b"", content_type: str = "application/sparql-query") -> bytes:
@@ -223,6 +253,46 @@ def attack_idle(port: int, seconds: float, got: Counter[str]) -> None:
         s.close()
 
 
+def attack_connection_hog(port: int, seconds: float, count: int, got: Counter[str]) -> None:
+    """One address (127.0.0.3) keeps *count* idle connections open, more than --max-connections:
+    each one the server closes is opened again at once."""
+    import resource
+    import selectors
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < count + 256:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(count + 256, hard), hard))
+    deadline = time.monotonic() + seconds
+    with selectors.DefaultSelector() as selector:
+        def open_one() -> None:
+            try:
+                s = socket.socket()
+                s.bind(("127.0.0.3", 0))
+                s.setblocking(False)
+                s.connect_ex(("127.0.0.1", port))  # completes in the kernel's backlog even when not accepted
+                selector.register(s, selectors.EVENT_READ)
+                got["opened"] += 1
+            except OSError as exc:
+                got[type(exc).__name__] += 1
+
+        while len(selector.get_map()) < count and time.monotonic() < deadline:
+            open_one()
+        while time.monotonic() < deadline:
+            for key, _ in selector.select(0.1):  # an idle connection is readable only when it ends
+                s = key.fileobj
+                try:
+                    data = s.recv(1)
+                except OSError:
+                    data = b""
+                if not data:
+                    got["closed by server"] += 1
+                    selector.unregister(s)
+                    s.close()
+                    open_one()
+        for key in list(selector.get_map().values()):
+            key.fileobj.close()
+
+
 def attack_non_reading(port: int, seconds: float, got: Counter[str]) -> None:
     socks = []
     request = request_bytes("POST", "/sparql", LARGE.encode())
@@ -294,6 +364,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=10.0)
+    parser.add_argument("--queue-timeout", type=float, default=2.0, help="The server's --queue-timeout.")
+    parser.add_argument("--serve-option", action="append", default=[], metavar="OPTION",
+                        help="Pass OPTION to patternkg serve (repeatable; e.g. --serve-option=--max-connections-per-client=4096 "
+                             "to see an attack without that bound).")
+    parser.add_argument("--only", action="append", default=[], metavar="ATTACK",
+                        help="Run only attacks whose name starts with ATTACK (repeatable).")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-reliability-"))
     server = None
@@ -307,34 +383,26 @@ def main() -> int:
             store = scratch / "store"
             subprocess.run([sys.executable, "-m", "patternkg", "build", str(corpus), "--store", str(store), "-q"],
                            check=False, stdout=subprocess.DEVNULL)
-        port = free_port()
-        command = [sys.executable, "-m", "patternkg", "serve", "--store", str(store), "--port", str(port),
-                   "--workers", str(args.workers), "--timeout", str(args.timeout), "--max-rows", "1000000",
-                   "--dumps-dir", str(scratch / "dumps")]
-        log = open(scratch / "server.log", "wb")  # noqa: SIM115
-        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/health")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            print((scratch / "server.log").read_text(), file=sys.stderr)
+        options = ["--store", str(store), "--workers", str(args.workers), "--timeout", str(args.timeout),
+                   "--max-rows", "1000000", "--queue-timeout", str(args.queue_timeout), *args.serve_option]
+        try:
+            server, url, _ = launch(*options, folder=scratch, seconds=120)
+        except RuntimeError as exc:
+            print(exc, file=sys.stderr)
             return 1
-        print("patternkg serve " + " ".join(command[4:]).replace(str(store), "STORE").replace(str(scratch), "TMP"))
+        port = int(url.rsplit(":", 1)[1])
+        command = ["patternkg", "serve", *options]
+        print(" ".join(command).replace(str(store), "STORE").replace(str(scratch), "TMP"))
         print(f"{'attack':<26} {'answered':>9} {'p50 ms':>8} {'max ms':>9} {'refused':>9} {'wait ms':>9} "
-              f"{'peak MiB':>9}")
+              f"{'peak MiB':>9}  {'target':<7}")
         seconds = args.seconds
         with Probe(port, server.pid) as probe:
             time.sleep(min(5.0, seconds))
-        report("(no attack)", probe, Counter())
+        report("(no attack)", probe, Counter(), verdict(probe, flood=False, queue_wait=args.queue_timeout))
         attacks = [
             ("slow-bodies", lambda got: attack_slow_bodies(port, seconds, 3 * args.workers, got)),
             ("idle-connections", lambda got: attack_idle(port, seconds, got)),
+            ("connection-hog (1 addr)", lambda got: attack_connection_hog(port, seconds, 4200, got)),
             ("non-reading", lambda got: attack_non_reading(port, seconds, got)),
             ("timeout-flood (1 addr)", lambda got: attack_loop(
                 port, seconds, ["127.0.0.1"] * args.workers, SLOW.encode(), got)),
@@ -343,19 +411,17 @@ def main() -> int:
             ("crash-flood", lambda got: attack_loop(port, seconds, ["127.0.0.1"] * 4, NESTED.encode(), got)),
         ]
         for name, attack in attacks:
+            if args.only and not any(name.startswith(prefix) for prefix in args.only):
+                continue
             got: Counter[str] = Counter()
             with Probe(port, server.pid) as probe:
                 attack(got)
-            report(name, probe, got)
+            report(name, probe, got, verdict(probe, flood=name.endswith("(N addrs)"), queue_wait=args.queue_timeout))
             settle(port)
         return 0
     finally:
         if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_process(server)
         shutil.rmtree(scratch, ignore_errors=True)
 
 

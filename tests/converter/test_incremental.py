@@ -24,9 +24,13 @@ BASE = "https://w3id.org/patternkg/library/"
 
 def pattern(slug: str, ident: str, *, title: str | None = None, domain: str = "governance",
             enables: tuple[str, ...] = (), community: str = "c1", community_label: str = "Community one",
-            entity_label: str = "Entity one", inferred: tuple[str, ...] = ()) -> str:
+            entity_label: str = "Entity one", inferred: tuple[str, ...] = (), score: float | None = None) -> str:
     lines = ["---", f"id: {ident}", f"slug: {slug}", f"title: {title or slug.title()}",
-             f"summary: The {slug} pattern.", "ontology:", f"  domain: {domain}", "relationships:"]
+             f"summary: The {slug} pattern.", "ontology:", f"  domain: {domain}"]
+    if score is not None:  # a place in every ranking of top-assessed
+        lines += ["  commons_assessment:", f"    resilience: {score}", f"    autonomy: {5 - score}",
+                  f"    overall_score: {score}"]
+    lines += ["relationships:"]
     lines += ["  enables:"] + [f"  - {t}" for t in enables] if enables else ["  enables: []"]
     lines += ["graph_garden:", "  entities:", f"  - id: ent-one", f"    label: {entity_label}", "    type: concept",
               "  communities:", f"  - id: {community}", f"    label: {community_label}"]
@@ -84,10 +88,12 @@ def touch_later(path: Path) -> None:
 def library(tmp_path):
     lib = tmp_path / "lib"
     lib.mkdir()
-    (lib / "alpha.md").write_text(pattern("alpha", "pat_alpha", enables=("pat_beta", "gamma"), inferred=("pat_beta",)))
-    (lib / "beta.md").write_text(pattern("beta", "pat_beta", enables=("pat_gamma",), community_label="First label"))
+    (lib / "alpha.md").write_text(pattern("alpha", "pat_alpha", enables=("pat_beta", "gamma"), inferred=("pat_beta",),
+                                          score=4.0))
+    (lib / "beta.md").write_text(pattern("beta", "pat_beta", enables=("pat_gamma",), community_label="First label",
+                                         score=3.0))
     (lib / "gamma.md").write_text(pattern("gamma", "pat_gamma", domain="ecology", community_label="Second label",
-                                          entity_label="Entity one again"))
+                                          entity_label="Entity one again", score=2.5))
     (lib / "sub").mkdir()
     (lib / "sub" / "delta.md").write_text(pattern("delta", "pat_delta", enables=("pat_missing", "alpha")))
     return lib
@@ -103,6 +109,13 @@ def test_changes_of_every_kind_give_the_full_build_triple_for_triple(tmp_path, l
         # a title and a domain change; the first-file label of a shared community changes
         lambda: (library / "beta.md").write_text(pattern("beta", "pat_beta", title="Beta two", domain="new-domain",
                                                          enables=("pat_gamma",), community_label="Changed label")),
+        # a score moves a pattern up one ranking and down another (rows spliced at their new places)
+        lambda: (library / "gamma.md").write_text(pattern("gamma", "pat_gamma", domain="ecology",
+                                                          community_label="Second label",
+                                                          entity_label="Entity one again", score=4.5)),
+        # a title only: rows replaced in place; an inferred link is dropped (review queue, enablers)
+        lambda: (library / "alpha.md").write_text(pattern("alpha", "pat_alpha", title="Alpha renamed",
+                                                          enables=("pat_beta", "gamma"), score=4.0)),
         # a file added before the others in discovery order: its community label becomes the preferred one
         lambda: (library / "aardvark.md").write_text(pattern("aardvark", "pat_aardvark", community_label="Earliest")),
         # the pattern an id names moves to another file (pat_beta targets of alpha resolve to it)

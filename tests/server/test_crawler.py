@@ -14,10 +14,13 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 import requests
+
+import patternkg
 from pkserver_helpers import Server, start_server, stop_server
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
@@ -135,3 +138,49 @@ def test_referenced_patterns_without_a_file_are_404_with_their_referrers(
             assert r.status_code == 404 and r.headers["Content-Type"].startswith(media), iri
             triples = [q.triple for q in ox.parse(r.content, format=fmt)]
             assert any(t.object == ox.NamedNode(iri) and t.subject != ox.NamedNode(iri) for t in triples), iri
+
+
+ENGINEERING = Path(__file__).resolve().parent.parent / "converter" / "fixtures" / "engineering"
+
+
+@pytest.fixture(scope="module")
+def engineering_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The commons.engineering fixtures (collections, rings, 7Cs arc stages): a small library, served."""
+    tmp = tmp_path_factory.mktemp("engineering")
+    patternkg.build(store=tmp / "store", sources=[ENGINEERING])
+    srv = start_server(tmp / "store", tmp, timeout=60.0)
+    yield srv
+    stop_server(srv)
+
+
+@pytest.mark.parametrize("media", ["text/turtle", "text/html"])
+def test_every_iri_of_the_engineering_dialect_dereferences(engineering_server: Server, media: str) -> None:
+    """Every IRI minted from the third dialect, not a sample: collections and rings included."""
+    kinds = minted(engineering_server)
+    assert {"collection", "pattern", "vocab-concept"} <= set(kinds), sorted(kinds)
+    for kind, iris in sorted(kinds.items()):
+        if kind in ("fragment", "missing-pattern", "dataset") or kind.startswith("ontology"):
+            continue
+        for iri in sorted(set(iris)):
+            r = requests.get(engineering_server.url + local_path(iri), headers={"Accept": media}, timeout=60)
+            assert r.status_code == 200, (kind, iri, media, r.text[:300])
+            assert r.headers["Content-Type"].split(";")[0] == media, (kind, iri)
+            if media == "text/turtle":
+                subjects = {q.subject for q in ox.parse(r.content, format=ox.RdfFormat.TURTLE)}
+                assert ox.NamedNode(iri) in subjects, (kind, iri)
+
+
+def test_a_collection_page_lists_its_patterns_and_rings(engineering_server: Server) -> None:
+    r = requests.get(engineering_server.url + "/patternkg/library/collection/commons-engineer",
+                     headers={"Accept": "text/html"}, timeout=60)
+    assert r.status_code == 200
+    assert "Patterns in this collection" in r.text
+    assert 'href="/patternkg/library/pattern/pay-what-you-harvest"' in r.text \
+        or 'href="/pattern/pay-what-you-harvest"' in r.text, r.text[:2000]
+    assert "/collection/c3-capital" in r.text  # the ring, a member of this collection
+    ttl = requests.get(engineering_server.url + "/patternkg/library/collection/commons-engineer",
+                       headers={"Accept": "text/turtle"}, timeout=60)
+    graph = {q.triple for q in ox.parse(ttl.content, format=ox.RdfFormat.TURTLE)}
+    collection = ox.NamedNode(B + "collection/commons-engineer")
+    assert ox.Triple(collection, ox.NamedNode("http://www.w3.org/2004/02/skos/core#member"),
+                     ox.NamedNode(B + "pattern/seed-library-circle")) in graph

@@ -50,7 +50,10 @@ def _run_validate_step(repo: Path, tmp: Path, inputs: dict[str, str], **github) 
 def test_action_declares_the_inputs_and_installs_from_its_own_ref():
     action = _action()
     assert action["runs"]["using"] == "composite"
-    assert {"paths", "fail-on", "baseline", "base-iri"} <= set(action["inputs"])
+    assert {"paths", "fail-on", "baseline", "base-iri", "index"} <= set(action["inputs"])
+    cache = next(s for s in action["runs"]["steps"] if s.get("uses", "").startswith("actions/cache@"))
+    assert cache["if"] == "inputs.index != ''"
+    assert "${{ runner.temp }}/${{ inputs.index }}.since" in cache["with"]["path"]
     install = next(s for s in action["runs"]["steps"] if "pip install" in s.get("run", ""))
     assert "${{ github.action_path }}" in install["run"]
     assert "python -m patternkg.shapes.action" in _step(action, "validate")["run"]
@@ -84,6 +87,19 @@ def test_pull_request_run_reports_and_fails_on_the_new_problem_only(tmp_path, gi
     assert ("RelationshipShape/weight", "lib/beta.md", "new") in states
     html = Path(outputs["html"]).read_text()
     assert "https://github.com/org/library/blob/0123abc/lib/beta.md#L" in html
+
+    # with a kept index (written by this run, seeded for the base, then reused): the same outcome
+    for _run in range(2):
+        (tmp_path / "output.txt").unlink()
+        kept = _run_validate_step(repo, tmp_path, {"paths": "lib", "index": "patternkg-index"},
+                                  GITHUB_BASE_REF="main", GITHUB_EVENT_NAME="pull_request")
+        assert kept[0] == 1 and {k: kept[2][k] for k in ("new", "fixed", "failed", "since")} == \
+            {"new": "1", "fixed": "1", "failed": "true", "since": "main"}
+        assert kept[1].strip().splitlines()[0] == lines[0]
+    temp = tmp_path / "runner-temp"  # where the cache step restores it, outside the workspace
+    assert (temp / "patternkg-index" / "meta.json").is_file()
+    assert (temp / "patternkg-index.since" / "index" / "meta.json").is_file()
+    assert gitlib.git(repo, "status", "--porcelain", "--untracked-files=all") == ""
 
     # with the new problem in the baseline, the same pull request passes
     baseline = repo / "patternkg-baseline.json"

@@ -105,3 +105,31 @@ def test_index_of_another_library_is_left_alone_and_other_directories_are_refuse
     with pytest.raises(NotAnIndexError, match="not a patternkg validation index"):
         validate_library(sources=[seed], index=mine)
     assert (mine / "notes.txt").read_text(encoding="utf-8") == "not an index"
+
+
+def test_results_on_shared_nodes_follow_their_lines_and_content(tmp_path):
+    """A file whose shared-node descriptions only moved (lines above them added) keeps its results
+    there at the new lines, now and in later runs; when they change, they are checked again."""
+    lib = tmp_path / "lib"
+    shutil.copytree(Path(__file__).resolve().parent / "cases" / "entity-type-value" / "fail", lib)
+    alpha, index = lib / "alpha.md", tmp_path / "index"
+    validate_library(sources=[lib], index=index, batch_files=1, jobs=1)
+    before = _expected(lib, alpha)
+    on_entity = [r for r in before if r["shape"] == "EntityShape/entityType"]
+    assert len(on_entity) == 1 and on_entity[0]["line"] == 41
+
+    _edit(alpha, "slug: alpha\n", "slug: alpha\n# two comment lines: everything below moves\n#\n")
+    for _run in range(2):  # the move, then nothing changed (the kept results now at the new lines)
+        v = _only(lib, index, alpha)
+        assert v.reused_index == 1
+        assert [r.to_dict() for r in v.results] == _expected(lib, alpha)
+        assert [r.line for r in v.results if r.shape == "EntityShape/entityType"] == [43]
+
+    _edit(alpha, "type: gadget", "type: person")  # a valid type: the result on the entity is gone
+    v = _only(lib, index, alpha)
+    assert [r.to_dict() for r in v.results] == _expected(lib, alpha)
+    assert not any(r.shape == "EntityShape/entityType" for r in v.results)
+    _edit(alpha, "type: person", "type: gizmo")
+    v = _only(lib, index, alpha)
+    assert [r.to_dict() for r in v.results] == _expected(lib, alpha)
+    assert any(r.shape == "EntityShape/entityType" and r.value.endswith("/gizmo") for r in v.results)

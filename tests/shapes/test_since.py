@@ -209,3 +209,54 @@ def test_stubs_follow_renames_deletions_and_untracked_files(tmp_path, gitlib):
     assert ("RelationshipShape/weight", "lib/alpha-moved.md", "unchanged") in stubbed[0]
     assert ("RelationshipShape/weight", "lib/delta.md", "new") in stubbed[0]
     assert ("UnresolvedTargetShape", "lib/gamma.md") in stubbed[1]
+
+
+def test_since_with_kept_indexes_equals_without_and_seeds_the_base_index(tmp_path, gitlib):
+    """--since with --index: the first run seeds the base tree's index from the working tree's
+    (no second full validation); that run, the next one and a run without indexes agree."""
+    from patternkg.shapes.index import read_meta
+    from patternkg.shapes.runner import make_report
+    from patternkg.shapes.since import seed_base
+
+    repo = gitlib.make_repo(tmp_path / "repo")
+    base = gitlib.git(repo, "rev-parse", "HEAD").strip()
+    gitlib.set_weight(repo / "lib" / "beta.md", "0.8", "2.5")  # adds a problem
+    gitlib.set_weight(repo / "lib" / "alpha.md", "1.5", "0.5")  # fixes one
+    (repo / "lib" / "gamma.md").write_text((repo / "lib" / "gamma.md").read_text().replace("title:", "# moved\ntitle:"))
+    gitlib.commit(repo, "two weights, one line")
+
+    def seen(report) -> tuple:
+        return (sorted((e.file, e.result.shape, e.result.field, e.result.line, e.status) for e in report.entries),
+                sorted((e.file, e.result.shape, e.result.field, e.result.line) for e in report.fixed))
+
+    plain = seen(make_report(sources=[repo / "lib"], since=base))
+    index = tmp_path / "kept" / "index"
+    assert seen(make_report(sources=[repo / "lib"], since=base, index=index)) == plain
+    base_index = tmp_path / "kept" / "index.since" / "index"
+    meta = read_meta(base_index)
+    assert meta["dirty"] is False
+    assert meta["sources"] == [str((tmp_path / "kept" / "index.since" / "tree" / "lib").resolve())]
+    assert seen(make_report(sources=[repo / "lib"], since=base, index=index)) == plain  # both reused
+    assert plain[0] and plain[1]  # something new and something fixed
+    assert not seed_base(index, base_index, [repo / "lib"], [tmp_path / "kept" / "index.since" / "tree" / "lib"])
+
+    # neighbours from the indexes: a new pattern resolves gamma's dangling target (fixed in gamma,
+    # which did not change); a removed one leaves alpha's link to it dangling (new in alpha)
+    zeta = (repo / "lib" / "beta.md").read_text().replace("slug: beta", "slug: zeta")
+    (repo / "lib" / "zeta.md").write_text(zeta.replace("pat_01bbbbbbbbbbbbbbbbbbbbbbbb", "pat_01zzzzzzzzzzzzzzzzzzzzzzzz"))
+    gitlib.git(repo, "rm", "-q", "lib/beta.md")
+    gitlib.commit(repo, "zeta in, beta out")
+    plain = seen(make_report(sources=[repo / "lib"], since="HEAD~1"))
+    for _run in range(2):
+        assert seen(make_report(sources=[repo / "lib"], since="HEAD~1", index=index)) == plain
+    assert any(row[0] == "lib/gamma.md" for row in plain[1]) and any(row[0] == "lib/alpha.md" for row in plain[0])
+
+    # the seed itself: a copy of the working tree's index, renamed, every stamp cleared
+    fresh = tmp_path / "fresh"
+    assert seed_base(index, fresh, [repo / "lib"], [tmp_path / "kept" / "index.since" / "tree" / "lib"])
+    import sqlite3
+
+    rows = sqlite3.connect(fresh / "files.sqlite").execute("SELECT display, mtime_ns FROM files ORDER BY ord").fetchall()
+    tree = tmp_path / "kept" / "index.since" / "tree" / "lib"
+    # zeta is not in the base tree: kept under its name, so the first check removes it
+    assert rows == [(str(tree / "alpha.md"), 0), (str(tree / "gamma.md"), 0), (str(repo / "lib" / "zeta.md"), 0)]
