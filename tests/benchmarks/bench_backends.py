@@ -9,14 +9,14 @@ server and Virtuoso (``tests/external/engines.py``), times ``patternkg publish``
 built store into each (the publish time), then starts three ``patternkg serve`` processes
 -- ``--store`` (embedded), ``--backend`` over Oxigraph server, ``--backend`` over
 Virtuoso -- and times up to N sequential keep-alive GETs of ``/api/queries/<name>``
-(default page) per case of ``bench_queries.CASES`` after one warm-up: p50 in ms, side by
-side, and each backend's ratio to the embedded store measured in the same run. Every case
-of every server is measured: a case stops repeating once it has used ``--budget`` seconds
-(warm-up included; at least one timed request), and the table says how many requests its
-p50 is of when that was fewer than N. The total number of rows (``X-Total-Count``) of each
-case must be the same on the three servers; a difference is shown in the table. A case
-that fails on an engine is shown with its status. Not collected by pytest (no ``test_``
-prefix).
+(default page, ``Cache-Control: no-cache`` so that no result cache answers) per case of
+``bench_queries.CASES`` after one warm-up: p50 in ms, side by side, and each backend's
+ratio to the embedded store measured in the same run. Every case of every server is
+measured: a case stops repeating once it has used ``--budget`` seconds (warm-up included;
+at least one timed request), and the table says how many requests its p50 is of when that
+was fewer than N. The total number of rows (``X-Total-Count``) of each case must be the
+same on the three servers; a difference is shown in the table. A case that fails on an
+engine is shown with its status. Not collected by pytest (no ``test_`` prefix).
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ def serve(tmp: Path, *args: str) -> tuple[subprocess.Popen, str]:
     return proc, url
 
 
+#: every request runs its query: the embedded front would otherwise answer a repeat from its result cache
+NO_CACHE = {"Cache-Control": "no-cache"}
 Cell = tuple[float, int, int] | str
 """(p50 ms, number of timed requests, total rows) of one case, or the failure's status."""
 
@@ -63,7 +65,7 @@ def bench(url: str, n: int, budget: float) -> dict[str, Cell]:
         started = time.perf_counter()
         for i in range(n + 1):
             t0 = time.perf_counter()
-            r = session.get(f"{url}/api/queries/{name}", params=params, timeout=300)
+            r = session.get(f"{url}/api/queries/{name}", params=params, headers=NO_CACHE, timeout=300)
             elapsed = (time.perf_counter() - t0) * 1000
             if r.status_code != 200:
                 failed = f"{r.status_code} {r.json().get('error', '')}"
