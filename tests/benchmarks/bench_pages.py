@@ -88,8 +88,11 @@ def bench_http(store: Path, n: int, scratch: Path) -> dict[str, list[float]]:
         out["baseline: its Turtle (CONSTRUCT)"] = timings(s, pages, {"Accept": "text/turtle"}, n)
         out["landing page /"] = timings(s, [base + "/"], HTML, max(10, n // 4))
         out["domain page /domain/operations"] = timings(s, [base + "/domain/operations"], HTML, max(10, n // 4))
+        out["status page /vocab/status/draft"] = timings(s, [base + "/vocab/status/draft"], HTML, max(10, n // 4))
         out["search page /search?q=..."] = timings(s, [f"{base}/search?q={q}" for q in SEARCHES], HTML, n)
-        out["search API /api/search?q=..."] = timings(s, [f"{base}/api/search?q={q}" for q in SEARCHES], {}, n)
+        # /api/ answers are kept by the result cache (server/httpcache.py): no-cache runs each one again
+        out["search API /api/search?q=..."] = timings(s, [f"{base}/api/search?q={q}" for q in SEARCHES],
+                                                     {"Cache-Control": "no-cache"}, n)
         out["graph data (1-2 hops)"] = timings(s, [f"{base}/graph/pattern/{slug}.json" for slug in sample], {}, n)
     finally:
         stop_process(proc, timeout=30)
