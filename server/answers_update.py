@@ -54,7 +54,7 @@ _NUMERIC = {XSD + t for t in ("integer", "decimal", "double", "float", "int", "l
                               "unsignedInt", "unsignedLong", "unsignedShort", "unsignedByte")}
 _CONDITION = re.compile(r"DESC\(\s*\?(\w+)\s*\)|ASC\(\s*\?(\w+)\s*\)|\(\s*!\s*BOUND\(\s*\?(\w+)\s*\)\s*\)|\?(\w+)")
 _CHUNK = 400
-_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 
 
 def update_answers(store: Store, directory: Path, *, previous: Path, previous_store: Path,
@@ -272,18 +272,20 @@ class _Update:
         (shared nodes). The types of the VoID description follow from those."""
         if self.shared_changed:
             return True
-        facets = " ".join(f"<{PKG}{p}>" for p in ("domain", "status", "dialect"))
-        own = (f"{{ ?x ?p ?o VALUES ?p {{ {facets} <{_TYPE}> }} BIND(?x AS ?s) }} UNION "
-               f"{{ ?x ?link ?s . ?s <{_TYPE}> ?o BIND(<{_TYPE}> AS ?p) "
-               "FILTER(isIRI(?s) && STRSTARTS(STR(?s), CONCAT(STR(?x), \"#\"))) }")
-        return self._restricted_set(self.old, own) != self._restricted_set(self.new, own)
+        return self._facts(self.old) != self._facts(self.new)
 
-    def _restricted_set(self, store: Store, body: str) -> set[tuple[str, ...]]:
+    def _facts(self, store: Store) -> set[tuple[str, str, str]]:
+        """The types, domains, statuses and dialects of the touched patterns, and the types
+        of their ``#`` nodes."""
+        facets = {NamedNode(PKG + p) for p in ("domain", "status", "dialect")} | {_TYPE}
         out = set()
-        for chunk in _chunks(self.touched):
-            values = " ".join(f"<{i}>" for i in chunk)
-            out.update(tuple(str(s[v]) for v in ("s", "p", "o"))
-                       for s in store.query(f"SELECT ?s ?p ?o WHERE {{ VALUES ?x {{ {values} }} {body} }}"))
+        for iri in self.touched:
+            for quad in store.quads_for_pattern(NamedNode(iri), None, None):
+                if quad.predicate in facets:
+                    out.add((iri, quad.predicate.value, str(quad.object)))
+                elif isinstance(quad.object, NamedNode) and quad.object.value.startswith(iri + "#"):
+                    out.update((quad.object.value, _TYPE.value, str(t.object))
+                               for t in store.quads_for_pattern(quad.object, _TYPE, None))
         return out
 
     def _rerun(self, name: str, sparql: str, columns: list[str]) -> None:

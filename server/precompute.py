@@ -41,6 +41,7 @@ import json
 import os
 import re
 import sqlite3
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -56,7 +57,8 @@ from .catalogue import QUERIES_DIR, load_catalogue, page
 __all__ = ["ANSWERS_FILE", "FORMAT_VERSION", "BulkQuery", "group_id", "list_id", "load_bulk", "write_answers"]
 
 ANSWERS_FILE = "answers.sqlite"
-FORMAT_VERSION = 3
+#: 4: dangling-references answers one row per target and referrer (older sidecars are not read)
+FORMAT_VERSION = 4
 BULK_DIR = QUERIES_DIR / "bulk"
 
 _XSD_STRING = XSD + "string"
@@ -361,24 +363,50 @@ def _pattern_index(store: Store, db: sqlite3.Connection, encoder: CellEncoder) -
 
 
 def _path_index(store: Store, db: sqlite3.Connection) -> None:
-    """Every node of the curated relationship graph (IRI order) and its neighbours with step kinds."""
-    forward: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    """Every node of the curated relationship graph (IRI order) and its neighbours with step kinds.
+
+    Held as integers while reading (each IRI once; a step is one packed int per direction:
+    node, neighbour, kind bit), so the index of a 100k library fits in tens of MB."""
+    numbers: dict[str, int] = {}  # IRI -> number in reading order
+    kinds = {f"{PKG}{k}": n for n, k in enumerate(PATH_KINDS)}
+    width = len(PATH_KINDS) * 2  # kind bits: stated, then "^" (stated by the neighbour)
+    steps = array("Q")
     for solution in store.query(_STEPS):
         a, b = solution["a"], solution["b"]
         if not isinstance(a, NamedNode) or not isinstance(b, NamedNode):
             continue
-        kind = solution["kind"].value[len(PKG):]
-        forward[a.value][b.value].add(kind)
-        forward[b.value][a.value].add("^" + kind)
-    order = sorted(forward)
-    ids = {iri: n for n, iri in enumerate(order)}
-    db.executemany("INSERT INTO node VALUES (?, ?)", ((ids[iri], iri) for iri in order))
+        kind = kinds[solution["kind"].value]
+        x = numbers.setdefault(a.value, len(numbers))
+        y = numbers.setdefault(b.value, len(numbers))
+        steps.append((x << 32 | y) << 5 | kind)
+        steps.append((y << 32 | x) << 5 | (kind + len(PATH_KINDS)))
+    order = sorted(numbers)
+    ids = [0] * len(order)  # reading number -> id (IRI order)
+    for n, iri in enumerate(order):
+        ids[numbers[iri]] = n
+    del numbers
+    db.executemany("INSERT INTO node VALUES (?, ?)", enumerate(order))
+    del order
+    # (node id, neighbour id, kind bit), in node then neighbour order
+    packed = sorted(((ids[s >> 37] << 32 | ids[(s >> 5) & 0xFFFFFFFF]) << 5 | (s & 31)) for s in steps)
+    del steps
+    labels = [PATH_KINDS[k] if k < len(PATH_KINDS) else "^" + PATH_KINDS[k - len(PATH_KINDS)] for k in range(width)]
 
     def adjacency() -> Iterator[tuple[int, str]]:
-        for iri in order:
-            steps = [[ids[other], step_label(kinds)] for other, kinds in sorted(forward[iri].items(),
-                                                                                key=lambda item: ids[item[0]])]
-            yield ids[iri], json.dumps(steps, separators=(",", ":"))
+        node, out, other, bits = -1, [], -1, set()
+        for s in packed:
+            x, y, k = s >> 37, (s >> 5) & 0xFFFFFFFF, s & 31
+            if (x, y) != (node, other):
+                if other >= 0:
+                    out.append([other, step_label(bits)])
+                if x != node and node >= 0:
+                    yield node, json.dumps(out, separators=(",", ":"))
+                    out = []
+                node, other, bits = x, y, set()
+            bits.add(labels[k])
+        if node >= 0:
+            out.append([other, step_label(bits)])
+            yield node, json.dumps(out, separators=(",", ":"))
 
     db.executemany("INSERT INTO adjacency VALUES (?, ?)", adjacency())
 
