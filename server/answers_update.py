@@ -12,8 +12,6 @@ test_incremental.py`` compares them). The previous sidecar is copied and changed
   binary search on the query's ``ORDER BY`` and the new ones spliced in at theirs (positions
   between shift by one). Lists are numbered by :func:`~.precompute.list_id`, so a new list
   gets the id a full build gives it;
-- a bulk query with ``unordered`` columns (``dangling-references``: GROUP_CONCAT) is run
-  again whole when the rows of the touched patterns differ other than in that order;
 - lists of the other parameterless queries (``stats``): run again, replaced when different,
   unless the types, domains, statuses and dialects of the touched patterns (and their ``#``
   nodes) are unchanged and no shared node's description changed;
@@ -205,11 +203,6 @@ class _Update:
         of = self._of(spec)
         before = self._rows(spec, columns, self.old, 0, of, bulk)
         after = self._rows(spec, columns, self.new, 1, of, bulk)
-        if spec.unordered:  # GROUP_CONCAT's order is the engine's: only the whole query gives it
-            assert not spec.key and not spec.filter, f"{spec.path}: unordered columns need a single list"
-            if self._as_sets(before, spec, columns) != self._as_sets(after, spec, columns):
-                self._rerun(spec.answers, spec.sparql, columns)
-            return
         if before == after:
             return
         order = self._order_key(spec, columns)
@@ -221,18 +214,6 @@ class _Update:
             by_list[key][1].extend([row] * count)
         for key, (gone, new) in sorted(by_list.items()):
             _List(self.db, spec.answers, key, order, keep_empty=not spec.key).change(gone, new)
-
-    @staticmethod
-    def _as_sets(rows: Counter, spec: BulkQuery, columns: list[str]) -> Counter:
-        where = [columns.index(c) for c in spec.unordered]
-        out: Counter = Counter()
-        for (key, row), count in rows.items():
-            cells = json.loads(row)
-            for i in where:
-                if cells[i] is not None:
-                    cells[i] = [" ".join(sorted(cells[i][0].split())), *cells[i][1:]]
-            out[(key, json.dumps(cells))] += count
-        return out
 
     def _order_key(self, spec: BulkQuery, columns: list[str]) -> Any:
         """A function of a stored row giving its place in the query's ORDER BY (within one list)."""

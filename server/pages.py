@@ -30,6 +30,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from flask import Response, abort, current_app, render_template, request
 from markdown_it import MarkdownIt
@@ -585,18 +586,55 @@ KIND_TITLES = {"domain": "Domain", "commons-domain": "Commons domain", "communit
 MAX_LIST = 500
 
 
-def _patterns_linked(iri: str, predicate: str) -> tuple[list[Ref], int]:
-    """Patterns that point at *iri* with *predicate*: refs (at most MAX_LIST, by title) and the total."""
+#: a group larger than MAX_LIST is shown a page at a time, PAGE_SIZE patterns a page
+PAGE_SIZE = 100
+#: kind -> the prepared query (and its parameter) that ranks a large group's patterns
+RANKED = {"domain": ("by-domain", "domain"), "community": ("community", "community")}
+
+
+def _page_number() -> int:
+    """The ``?page=`` of the request (1-based), as a 0-based index."""
+    raw = request.args.get("page", "1")
+    return max(0, int(raw) - 1) if raw.isdigit() and len(raw) < 7 else 0
+
+
+def _patterns_linked(iri: str, predicate: str, page: int = 0) -> tuple[list[Ref], int, int | None]:
+    """Patterns that point at *iri* with *predicate*: (refs, total, first) where *first* is None
+    for a whole group (at most MAX_LIST patterns, by title) and the index of the first ref for
+    a page of a larger group.
+
+    A large group (a domain or a status of a 100,000-pattern library holds tens of
+    thousands) is paged in the store's own order (stable within a generation), each page
+    sorted by title: ordering every member by title (or by IRI) costs seconds at that size,
+    a page costs milliseconds; the prepared queries rank the whole group."""
+    probe = select(f"SELECT ?p WHERE {{ ?p <{predicate}> <{iri}> }} LIMIT {MAX_LIST + 1}")
+    if len(probe) > MAX_LIST:
+        count = select(f"SELECT (COUNT(?p) AS ?n) WHERE {{ ?p <{predicate}> <{iri}> }}")
+        total = int(count[0]["n"]["value"]) if count else 0
+        page = min(page, max(0, (total - 1) // PAGE_SIZE))
+        first = page * PAGE_SIZE
+        members = [r["p"]["value"] for r in select(
+            f"SELECT ?p WHERE {{ ?p <{predicate}> <{iri}> }} LIMIT {PAGE_SIZE} OFFSET {first}")]
+        values = "VALUES ?p { " + " ".join(f"<{m}>" for m in members) + " }"
+        return _refs(values, ""), total, first
+    if not probe:
+        return [], 0, None
+    items = _refs(f"?p <{predicate}> <{iri}> .", f"LIMIT {MAX_LIST * 4}")
+    return items, len(items), None
+
+
+def _refs(where: str, tail: str) -> list[Ref]:
+    """The patterns *where* binds to ?p, by title, with their score, summary and audience words."""
     chosen = lens.current()
     words = f"""OPTIONAL {{ ?p <{PKG}contextLabel> ?cl . ?cl <{PKG}audience> <{VOCAB}audience/{chosen}> ;
                 <{PKG}labelText> ?words }}""" if chosen else ""
     rows = select(f"""SELECT ?p ?title ?words ?score ?summary WHERE {{
-        ?p <{predicate}> <{iri}> .
+        {where}
         OPTIONAL {{ ?p <{DCTERMS}title> ?title }}
         OPTIONAL {{ ?p <{PKG}assessment>/<{PKG}overallScore> ?score }}
         OPTIONAL {{ ?p <{SKOS}definition> ?summary }}
         {words}
-    }} ORDER BY LCASE(STR(?title)) ?p LIMIT {MAX_LIST * 4}""")
+    }} ORDER BY LCASE(STR(?title)) ?p {tail}""")
     refs: dict[str, Ref] = {}
     for row in rows:
         p = row["p"]["value"]
@@ -609,12 +647,7 @@ def _patterns_linked(iri: str, predicate: str) -> tuple[list[Ref], int]:
                       extra={"score": _number(_value(row, "score")),
                              "summary": summary[:220] + ("…" if summary and len(summary) > 220 else "")
                              if summary else None})
-    items = list(refs.values())[:MAX_LIST]
-    total = len(refs)
-    if total >= MAX_LIST:
-        count = select(f"SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE {{ ?p <{predicate}> <{iri}> }}")
-        total = int(count[0]["n"]["value"]) if count else total
-    return items, total
+    return list(refs.values())[:MAX_LIST]
 
 
 def _own_triples(iri: str) -> list[dict[str, dict[str, str]]]:
@@ -630,10 +663,18 @@ def generic_page(kind: str, iri: str, key: str) -> Response:
                  for t in doc.describe(iri) if t.subject.value == iri]
         vocabulary_members = doc.schemes if iri == VOCAB else doc.members(iri)
     groups = []
+    page = _page_number()
     for predicate, heading in MEMBERSHIP.get(kind, ()):
-        items, total = _patterns_linked(iri, predicate)
+        items, total, first = _patterns_linked(iri, predicate, page)
         if items:
-            groups.append({"heading": heading, "items": items, "total": total, "predicate": predicate})
+            group = {"heading": heading, "items": items, "total": total, "predicate": predicate, "first": first}
+            if first is not None:
+                group["previous"] = first // PAGE_SIZE if first else None  # 1-based page numbers
+                group["next"] = first // PAGE_SIZE + 2 if first + PAGE_SIZE < total else None
+                ranked = RANKED.get(kind)
+                if ranked is not None:
+                    group["ranked"] = lens.keep(f"/api/queries/{ranked[0]}?{ranked[1]}={quote(key, safe='')}")
+            groups.append(group)
     members = list(dict.fromkeys(vocabulary_members + (_scheme_members(iri) if kind == "scheme" else [])
                                  + (_collection_rings(iri) if kind == "collection" else [])))
     if not rows and not groups and not members:

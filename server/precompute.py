@@ -57,7 +57,8 @@ from .catalogue import QUERIES_DIR, load_catalogue, page
 __all__ = ["ANSWERS_FILE", "FORMAT_VERSION", "BulkQuery", "group_id", "list_id", "load_bulk", "write_answers"]
 
 ANSWERS_FILE = "answers.sqlite"
-FORMAT_VERSION = 3
+#: 4: dangling-references answers one row per target and referrer (older sidecars are not read)
+FORMAT_VERSION = 4
 BULK_DIR = QUERIES_DIR / "bulk"
 
 _XSD_STRING = XSD + "string"
@@ -107,9 +108,7 @@ class BulkQuery:
     Header (``#+ `` lines): ``answers``, ``key`` and ``filter`` (see the module docstring);
     ``of``: the variables that name the patterns a row is made of (a row can only change when
     the triples of one of them change); ``expand: targets``: the rows of a pattern are also
-    those of the targets of its relationships and links; ``unordered``: columns whose text the
-    engine joins in an order of its own (GROUP_CONCAT), compared as sets of words, a change
-    of which means running the whole query again. The ``ORDER BY`` of a bulk query
+    those of the targets of its relationships and links. The ``ORDER BY`` of a bulk query
     orders rows totally, by projected variables only (:mod:`.answers_update` splices rows into
     a stored list by it). Lines ``#OF: ...`` and ``#OF var: ...`` are comments in the full
     query; :meth:`restricted` keeps their text instead of lines ending in ``#ALL``."""
@@ -122,7 +121,6 @@ class BulkQuery:
         self.key: list[str] = list(header.get("key") or [])
         self.of: list[str] = list(header.get("of") or [])
         self.expand: str | None = header.get("expand")
-        self.unordered: list[str] = list(header.get("unordered") or [])
         #: parameter -> (query, column): see the module docstring
         self.filter: dict[str, tuple[str, str]] = {
             param: (spec, "pattern") if isinstance(spec, str) else (spec[0], spec[1])

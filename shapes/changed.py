@@ -73,24 +73,29 @@ def check_changed(*, index: Path, files: Sequence[SourceFile], only: Sequence[os
 def _check(index: Path, rows: ix.Rows, files: Sequence[SourceFile], current: dict[str, SourceFile],
            only_displays: set[str], shapes: Shapes, meta: dict, base_iri: str, max_size: int,
            around: set[str]) -> Validation | None:
-    stored = {display: (mtime, size, digest, slug, ident) for display, mtime, size, digest, slug, ident
-              in rows.db.execute("SELECT display, mtime_ns, size, digest, slug, ident FROM files ORDER BY ord")}
-    removed = set(stored) - set(current)
-    changed = {d for d in current if d not in stored}
+    # (mtime_ns, size, digest, slug, ident) of every file, in file order (a covering index)
+    stored = {row[0]: row[1:] for row in
+              rows.db.execute("SELECT display, mtime_ns, size, digest, slug, ident FROM files ORDER BY ord")}
+    removed = stored.keys() - current.keys()
+    added = current.keys() - stored.keys()
+    changed = set(added)
     touched = []  # same bytes, new size or mtime (a checkout, a copy): the stamp is brought up to date
-    for display in current:
-        if display in stored and display not in changed:
-            try:
-                st_ = os.stat(display)
-            except OSError:
+    stat, get = os.stat, stored.get
+    for display in current:  # the one loop over every file: a stat each
+        old = get(display)
+        if old is None:
+            continue
+        try:
+            st_ = stat(display)
+        except OSError:
+            changed.add(display)
+            continue
+        if st_.st_mtime_ns != old[0] or st_.st_size != old[1]:
+            stamp = ix.file_stamp(display)
+            if stamp[2] != old[2]:
                 changed.add(display)
-                continue
-            if (st_.st_mtime_ns, st_.st_size) != stored[display][:2]:
-                stamp = ix.file_stamp(display)
-                if stamp[2] != stored[display][2]:
-                    changed.add(display)
-                else:
-                    touched.append((stamp[0], stamp[1], display))
+            else:
+                touched.append((stamp[0], stamp[1], display))
     if touched:
         rows.db.execute("BEGIN")
         rows.db.executemany("UPDATE files SET mtime_ns = ?, size = ? WHERE display = ?", touched)
@@ -143,13 +148,15 @@ def _check(index: Path, rows: ix.Rows, files: Sequence[SourceFile], current: dic
             for quad in list(store.quads_for_pattern(NamedNode(s), None, None)):
                 store.remove(quad)
     # ... and their rows updated, in discovery order.
-    order = {f.display: i for i, f in enumerate(files)}
-    renumber = bool(removed) or any(d not in stored for d in current)
+    order = dict(zip(current, range(len(current))))  # *current* is in file order
+    renumber = bool(removed) or bool(added)
     if removed:
         rows.db.executemany("DELETE FROM files WHERE display = ?", [(d,) for d in removed])
     shared_changed = renumber
     relocated: dict[str, list] = {}  # the same shared descriptions, only at other lines
-    keys = {d: row[3:5] for d, row in stored.items() if d not in removed}
+    keys = {d: row[3:5] for d, row in stored.items()}
+    for display in removed:
+        del keys[display]
     for display in sorted(convert, key=order.__getitem__):
         r = converted[display]
         outcome = _outcome(current[display], r, ctx)
@@ -173,10 +180,11 @@ def _check(index: Path, rows: ix.Rows, files: Sequence[SourceFile], current: dic
         rows.db.execute("COMMIT")
     slug_by_id: dict[str, str] = {}
     files_by_slug: dict[str, list[str]] = defaultdict(list)
-    for source in files:  # discovery order: the order of the rows
-        slug, ident = keys.get(source.display, (None, None))
+    none = (None, None)
+    for display in current:  # discovery order: the order of the rows
+        slug, ident = keys.get(display, none)
         if slug is not None:
-            files_by_slug[slug].append(source.display)
+            files_by_slug[slug].append(display)
             if ident:
                 slug_by_id.setdefault(ident, slug)
     # The new triples, ids resolved against the whole (updated) library.

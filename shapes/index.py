@@ -69,7 +69,7 @@ def matching(displays: Iterable[str], only: Iterable[os.PathLike | str]) -> set[
         return set()
     names = {os.path.basename(os.fspath(p)) for p in only} | {os.path.basename(w) for w in wanted}
     displays = list(displays)
-    found = {d: os.path.realpath(d) for d in displays if os.path.basename(d) in names}
+    found = {d: os.path.realpath(d) for d in displays if d[d.rfind("/") + 1:] in names}  # basename
     out = {d for d, real in found.items() if real in wanted}
     if {found[d] for d in out} != wanted:
         out = {d for d in displays if (found.get(d) or os.path.realpath(d)) in wanted}

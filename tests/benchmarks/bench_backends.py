@@ -8,10 +8,15 @@ Builds the 10x corpus (:func:`corpus10x.make_corpus`), starts a throwaway Oxigra
 server and Virtuoso (``tests/external/engines.py``), times ``patternkg publish`` of the
 built store into each (the publish time), then starts three ``patternkg serve`` processes
 -- ``--store`` (embedded), ``--backend`` over Oxigraph server, ``--backend`` over
-Virtuoso -- and times N sequential keep-alive GETs of ``/api/queries/<name>`` (default
-page) per case of ``bench_queries.CASES`` after one warm-up: p50 in ms, side by side, and
-each backend's ratio to the embedded store measured in the same run. A case that fails on
-an engine is shown with its status. Not collected by pytest (no ``test_`` prefix).
+Virtuoso -- and times up to N sequential keep-alive GETs of ``/api/queries/<name>``
+(default page, ``Cache-Control: no-cache`` so that no result cache answers) per case of
+``bench_queries.CASES`` after one warm-up: p50 in ms, side by side, and each backend's
+ratio to the embedded store measured in the same run. Every case of every server is
+measured: a case stops repeating once it has used ``--budget`` seconds (warm-up included;
+at least one timed request), and the table says how many requests its p50 is of when that
+was fewer than N. The total number of rows (``X-Total-Count``) of each case must be the
+same on the three servers; a difference is shown in the table. A case that fails on an
+engine is shown with its status. Not collected by pytest (no ``test_`` prefix).
 """
 
 from __future__ import annotations
@@ -33,47 +38,44 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO / "tests" / "external"))
 
 from bench_queries import CASES  # noqa: E402
-from engines import free_port, start_oxigraph, start_virtuoso  # noqa: E402
+from engines import start_oxigraph, start_virtuoso  # noqa: E402
+from pkserver_helpers import launch, stop_process  # noqa: E402 (tests/server: on the path through engines)
 
 
 def serve(tmp: Path, *args: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    log = tmp / f"serve-{port}.log"
-    proc = subprocess.Popen([sys.executable, "-m", "patternkg", "serve", "--port", str(port), "--workers", "2",
-                             "--timeout", "120", "--dumps-dir", str(tmp / f"dumps-{port}"), *args],
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(3000):
-        if proc.poll() is not None:
-            raise RuntimeError(log.read_text())
-        try:
-            if requests.get(url + "/health", timeout=5).status_code == 200:
-                return proc, url
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start: " + log.read_text())
+    proc, url, _ = launch("--workers", "2", "--timeout", "120", *args, folder=tmp, seconds=300)
+    return proc, url
 
 
-def bench(url: str, n: int) -> dict[str, str | float]:
-    """label -> p50 in ms (or the failure's status) over *n* requests after one warm-up."""
+#: every request runs its query: the embedded front would otherwise answer a repeat from its result cache
+NO_CACHE = {"Cache-Control": "no-cache"}
+Cell = tuple[float, int, int] | str
+"""(p50 ms, number of timed requests, total rows) of one case, or the failure's status."""
+
+
+def bench(url: str, n: int, budget: float) -> dict[str, Cell]:
+    """label -> :data:`Cell`, over up to *n* requests after one warm-up, within *budget* seconds per case."""
     session = requests.Session()
-    out: dict[str, str | float] = {}
+    out: dict[str, Cell] = {}
     for name, params in CASES:
         label = name + ("(" + ",".join(f"{k}={v}" for k, v in params.items()) + ")" if params else "")
-        times = []
+        times: list[float] = []
         failed = None
+        total = -1
+        started = time.perf_counter()
         for i in range(n + 1):
             t0 = time.perf_counter()
-            r = session.get(f"{url}/api/queries/{name}", params=params, timeout=300)
+            r = session.get(f"{url}/api/queries/{name}", params=params, headers=NO_CACHE, timeout=300)
             elapsed = (time.perf_counter() - t0) * 1000
             if r.status_code != 200:
                 failed = f"{r.status_code} {r.json().get('error', '')}"
                 break
+            total = int(r.headers["X-Total-Count"])
             if i >= 1:
                 times.append(elapsed)
-        out[label] = failed or statistics.median(times)
+                if time.perf_counter() - started > budget:
+                    break
+        out[label] = failed or (statistics.median(times), len(times), total)
         print(url, label, out[label], flush=True)
     return out
 
@@ -82,6 +84,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--copies", type=int, default=10)
     parser.add_argument("--requests", type=int, default=10)
+    parser.add_argument("--budget", type=float, default=60.0,
+                        help="seconds per case and server after which it stops repeating (default 60)")
     parser.add_argument("--publish-only", action="store_true", help="only time the publish into each engine")
     args = parser.parse_args()
     if not CORPUS.is_dir():
@@ -111,37 +115,44 @@ def main() -> int:
                 publish_seconds[engine.name] = time.perf_counter() - t0
                 print(f"publish into {engine.name}: {result.release.triples} triples, "
                       f"{publish_seconds[engine.name]:.1f} s ({result.requests} requests)", flush=True)
-            columns: dict[str, dict[str, str | float]] = {}
+            columns: dict[str, dict[str, Cell]] = {}
             if args.publish_only:
                 return _publish_table(publish_seconds)
             proc, url = serve(tmp, "--store", str(tmp / "store"))
             servers.append(proc)
-            columns["embedded"] = bench(url, args.requests)
+            columns["embedded"] = bench(url, args.requests, args.budget)
             for engine in engines:
                 proc, url = serve(tmp, "--backend", engine.query)
                 servers.append(proc)
-                columns[f"--backend {engine.name}"] = bench(url, args.requests)
+                columns[f"--backend {engine.name}"] = bench(url, args.requests, args.budget)
         finally:
             for proc in servers:
-                proc.terminate()
-                proc.wait(timeout=30)
+                stop_process(proc, timeout=30)
             for engine in engines:
                 engine.stop()
     print(f"\n{args.copies}x corpus: {report.patterns} patterns, {report.triples} triples "
-          f"(generation {generation.id}); p50 of {args.requests} requests (ms)\n")
+          f"(generation {generation.id}); p50 of {args.requests} requests (ms) unless marked (n=...), "
+          f"budget {args.budget:.0f} s per case\n")
     names = list(columns)
-    print("| query | " + " | ".join(names) + " | " + " | ".join(f"{n} / embedded" for n in names[1:]) + " |")
-    print("|---" * (2 * len(names)) + "|")
+    print("| query | rows | " + " | ".join(names) + " | " + " | ".join(f"{n} / embedded" for n in names[1:]) + " |")
+    print("|---" * (2 * len(names) + 1) + "|")
     for label, base in columns["embedded"].items():
         cells = []
         ratios = []
+        totals = {columns[name][label][2] for name in names if not isinstance(columns[name][label], str)}
         for name in names:
             value = columns[name][label]
-            cells.append(f"{value:.1f}" if isinstance(value, float) else str(value))
+            if isinstance(value, str):
+                cells.append(value)
+            else:
+                p50, count, total = value
+                cells.append(f"{p50:,.1f}" + (f" (n={count})" if count < args.requests else "")
+                             + (f" [{total} rows]" if len(totals) > 1 else ""))
             if name != "embedded":
-                ok = isinstance(value, float) and isinstance(base, float)
-                ratios.append(f"x{value / base:.1f}" if ok else "-")  # type: ignore[operator]
-        print(f"| {label} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+                ok = not isinstance(value, str) and not isinstance(base, str)
+                ratios.append(f"x{value[0] / base[0]:.2f}" if ok else "-")  # type: ignore[index]
+        rows = str(totals.pop()) if len(totals) == 1 else "differ"
+        print(f"| {label} | {rows} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
     return _publish_table(publish_seconds)
 
 

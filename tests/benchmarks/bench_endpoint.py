@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,9 @@ import pyoxigraph as ox
 import requests
 from requests.adapters import HTTPAdapter
 from patternkg.converter.storedir import open_generation, open_store
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
+from pkserver_helpers import free_port, launch, stop_process, wait_until_up  # noqa: E402
 
 PKG = "https://w3id.org/patternkg/ontology#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
@@ -74,25 +76,6 @@ def session(client: int = 0) -> requests.Session:
     s = requests.Session()
     s.mount("http://", _FromAddress(f"127.0.0.{11 + client}"))
     return s
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_up(url: str, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.args}")
-        try:
-            requests.get(url, params={"query": "ASK {}"}, timeout=2)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise RuntimeError("server did not start")
 
 
 def latency(url: str, query: str, n: int, headers: dict[str, str]) -> list[float]:
@@ -165,17 +148,15 @@ def main() -> int:
             subprocess.run([sys.executable, "-m", "patternkg", "build", str(corpus), "--store", str(store)],
                            check=True, capture_output=True)
         print(f"store: {len(open_store(store))} quads; cores: {os.cpu_count()}")
-        p1, p2 = free_port(), free_port()
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "patternkg", "serve", "--store", str(store), "--port", str(p1),
-             *(["--workers", str(args.workers)] if args.workers else []), "--timeout", "30"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp))
+        server, base, _ = launch("--store", str(store), *(["--workers", str(args.workers)] if args.workers else []),
+                                 "--timeout", "30", folder=tmp, cwd=tmp, probe="/sparql?query=ASK%7B%7D")
+        procs.append(server)
+        p2 = free_port()
         procs.append(subprocess.Popen(
             [shutil.which("oxigraph") or "oxigraph", "serve-read-only", "--location", str(open_generation(store).store_path),
              "--bind", f"127.0.0.1:{p2}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        ours, theirs = f"http://127.0.0.1:{p1}/sparql", f"http://127.0.0.1:{p2}/query"
-        wait_up(ours, procs[0])
-        wait_up(theirs, procs[1])
+        ours, theirs = f"{base}/sparql", f"http://127.0.0.1:{p2}/query"
+        wait_until_up(theirs + "?query=ASK%7B%7D", procs[1], seconds=60, ok=lambda status: True)
         # same answers from both
         for name, q in QUERIES.items():
             a = requests.get(ours, params={"query": q}, headers=ACCEPT).json()["results"]["bindings"]
@@ -208,11 +189,7 @@ def main() -> int:
                       f"throughput x{p[2] / o[2]:.2f}")
     finally:
         for p in procs:
-            p.terminate()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+            stop_process(p, timeout=10)
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
 

@@ -24,9 +24,7 @@ Not collected by pytest (no ``test_`` prefix).
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,15 +35,12 @@ import requests
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 CORPUS = REPO.parent / "shared" / "corpus" / "commons-os"
+sys.path.insert(0, str(HERE.parent / "server"))
+from pkserver_helpers import launch, stop_process  # noqa: E402
+
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 SEARCHES = ["habit", "trust", "organ", "govern", "commons", "feedback loop", "decision making", "resil",
             "community", "leadership", "six sigma", "zzqx"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def timings(session: requests.Session, urls: list[str], headers: dict[str, str], n: int) -> list[float]:
@@ -77,18 +72,7 @@ def _served(store: Path, scratch: Path):
         "SELECT ?s WHERE { ?p a <https://w3id.org/patternkg/ontology#Pattern> ; "
         "<https://w3id.org/patternkg/ontology#slug> ?s }"))
     del oxstore
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "patternkg", "serve", "--store", str(store), "--port", str(port),
-                             "--dumps-dir", str(scratch / f"dumps-{port}")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(base + "/health", timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.2)
+    proc, base, _ = launch("--store", str(store), folder=scratch, seconds=120)
     return proc, base, slugs
 
 
@@ -104,12 +88,14 @@ def bench_http(store: Path, n: int, scratch: Path) -> dict[str, list[float]]:
         out["baseline: its Turtle (CONSTRUCT)"] = timings(s, pages, {"Accept": "text/turtle"}, n)
         out["landing page /"] = timings(s, [base + "/"], HTML, max(10, n // 4))
         out["domain page /domain/operations"] = timings(s, [base + "/domain/operations"], HTML, max(10, n // 4))
+        out["status page /vocab/status/draft"] = timings(s, [base + "/vocab/status/draft"], HTML, max(10, n // 4))
         out["search page /search?q=..."] = timings(s, [f"{base}/search?q={q}" for q in SEARCHES], HTML, n)
-        out["search API /api/search?q=..."] = timings(s, [f"{base}/api/search?q={q}" for q in SEARCHES], {}, n)
+        # /api/ answers are kept by the result cache (server/httpcache.py): no-cache runs each one again
+        out["search API /api/search?q=..."] = timings(s, [f"{base}/api/search?q={q}" for q in SEARCHES],
+                                                     {"Cache-Control": "no-cache"}, n)
         out["graph data (1-2 hops)"] = timings(s, [f"{base}/graph/pattern/{slug}.json" for slug in sample], {}, n)
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop_process(proc, timeout=30)
     print(f"{store}: {len(slugs)} patterns, pages over {len(sample)} of them")
     for name, values in out.items():
         print(line(name, values))

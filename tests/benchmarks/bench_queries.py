@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 CORPUS = REPO.parent / "shared" / "corpus" / "commons-os"
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
+from pkserver_helpers import free_port, launch, stop_process, wait_until_up  # noqa: E402
 
 #: (query, parameters): the questions a person asks; the enablers target is the corpus's most linked
 #: pattern; path pairs: one connected within 3 steps, one within 4, and two patterns of different
@@ -71,38 +72,13 @@ REPEATED = [("top-assessed", {"dimension": "resilience"}), ("community", {"commu
             ("enablers", {"target": "acceptance-and-commitment"})]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def wait(url: str, proc: subprocess.Popen, probe: str) -> None:
-    for _ in range(1200):
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.args}")
-        try:
-            if requests.get(url + probe, timeout=2).status_code < 500:
-                return
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
-
-
 def serve(store: Path, tmp: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "patternkg", "serve", "--store", str(store), "--port", str(port),
-         "--workers", "2", "--timeout", "30", "--dumps-dir", str(tmp / f"dumps-{port}")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    wait(url, proc, "/health")
+    proc, url, _ = launch("--store", str(store), "--workers", "2", "--timeout", "30", folder=tmp, seconds=120)
     return proc, url
 
 
@@ -199,10 +175,11 @@ def throughput(url: str, params: dict[str, str] | None, clients: int, seconds: f
 
 def compare_throughput(store: Path, tmp: Path, clients: int, seconds: float, rounds: int = 4) -> None:
     from patternkg.server.catalogue import load_catalogue, page
+    import pyoxigraph as ox
     from patternkg.server.prepared import PreparedQueries, store_runner
 
     catalogue = load_catalogue()
-    binder = PreparedQueries(store_runner(None), catalogue=catalogue)  # type: ignore[arg-type]
+    binder = PreparedQueries(store_runner(ox.Store()), catalogue=catalogue)  # binds and pages; never runs
     proc, ours = serve(store, tmp)
     port = free_port()
     oxi = subprocess.Popen([shutil.which("oxigraph") or "oxigraph", "serve-read-only", "--location",
@@ -210,7 +187,7 @@ def compare_throughput(store: Path, tmp: Path, clients: int, seconds: float, rou
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     theirs = f"http://127.0.0.1:{port}/query"
     try:
-        wait(theirs, oxi, "?query=ASK%7B%7D")
+        wait_until_up(theirs + "?query=ASK%7B%7D", oxi, seconds=120, ok=lambda status: status < 500)
         print(f"\n| repeated prepared query ({clients} clients) | oxigraph serve-read-only req/s "
               f"| patternkg req/s | ratio |")
         print("|---|---:|---:|---:|")
@@ -227,8 +204,7 @@ def compare_throughput(store: Path, tmp: Path, clients: int, seconds: float, rou
             print(f"| `{label(name, params)}` | {o:.0f} | {p:.0f} | x{p / o:.1f} |", flush=True)
     finally:
         for process in (proc, oxi):
-            process.terminate()
-            process.wait(timeout=30)
+            stop_process(process, timeout=30)
 
 
 def main() -> int:
@@ -276,8 +252,7 @@ def main() -> int:
             try:
                 tables[scale] = bench(url, args.requests)
             finally:
-                proc.terminate()
-                proc.wait(timeout=30)
+                stop_process(proc, timeout=30)
         a_key, b_key = tables
         print(f"\n| query | rows {a_key} | rows {b_key} | p50 ms {a_key} | p50 ms {b_key} | growth "
               f"| p99 ms {b_key} | first ms {b_key} |")

@@ -56,7 +56,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
-from pkserver_helpers import child_pids  # noqa: E402
+from pkserver_helpers import child_pids, launch, stop_process  # noqa: E402
 
 CHEAP = "/sparql?query=" + quote("ASK { ?s ?p ?o }")
 SLOW = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }")
@@ -64,12 +64,6 @@ LARGE = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
 NESTED = "SELECT * WHERE " + "{" * 2500 + "}" * 2500
 #: Numbers the cheap queries of the whole run, with a token of this run: no text repeats.
 PROBE_TEXTS = (f"# probe {os.getpid()}-{time.time_ns()}-{n}" for n in itertools.count())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def tree(pid: int) -> list[int]:
@@ -389,26 +383,16 @@ def main() -> int:
             store = scratch / "store"
             subprocess.run([sys.executable, "-m", "patternkg", "build", str(corpus), "--store", str(store), "-q"],
                            check=False, stdout=subprocess.DEVNULL)
-        port = free_port()
-        command = [sys.executable, "-m", "patternkg", "serve", "--store", str(store), "--port", str(port),
-                   "--workers", str(args.workers), "--timeout", str(args.timeout), "--max-rows", "1000000",
-                   "--queue-timeout", str(args.queue_timeout),
-                   "--dumps-dir", str(scratch / "dumps"), *args.serve_option]
-        log = open(scratch / "server.log", "wb")  # noqa: SIM115
-        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/health")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            print((scratch / "server.log").read_text(), file=sys.stderr)
+        options = ["--store", str(store), "--workers", str(args.workers), "--timeout", str(args.timeout),
+                   "--max-rows", "1000000", "--queue-timeout", str(args.queue_timeout), *args.serve_option]
+        try:
+            server, url, _ = launch(*options, folder=scratch, seconds=120)
+        except RuntimeError as exc:
+            print(exc, file=sys.stderr)
             return 1
-        print("patternkg serve " + " ".join(command[4:]).replace(str(store), "STORE").replace(str(scratch), "TMP"))
+        port = int(url.rsplit(":", 1)[1])
+        command = ["patternkg", "serve", *options]
+        print(" ".join(command).replace(str(store), "STORE").replace(str(scratch), "TMP"))
         print(f"{'attack':<26} {'answered':>9} {'p50 ms':>8} {'max ms':>9} {'refused':>9} {'wait ms':>9} "
               f"{'peak MiB':>9}  {'target':<7}")
         seconds = args.seconds
@@ -437,11 +421,7 @@ def main() -> int:
         return 0
     finally:
         if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_process(server)
         shutil.rmtree(scratch, ignore_errors=True)
 
 

@@ -53,9 +53,20 @@ def git_library(corpus: Path, repo: Path) -> Path:
     return lib
 
 
+CPU = [0.0]  # CPU seconds of the last _timed call: this process and the commands it ran (git)
+
+
+def _cpu() -> float:
+    import resource
+
+    mine, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _timed(fn):
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     out = fn()
+    CPU[0] = _cpu() - cpu
     return time.perf_counter() - start, out
 
 
@@ -76,14 +87,15 @@ def run_since(corpus: Path, label: str, *, index: bool = False, repo: Path | Non
         first = "index written" if index and not (index_dir and index_dir.exists()) else "index kept"
         t_since, report = _timed(lambda: make_report(sources=[lib], since="HEAD~1", **options))
         s = report.status_counts()
-        print(f"  validate --since    {t_since:7.2f} s   ({len(report.changed_files)} changed file, "
+        print(f"  validate --since    {t_since:7.2f} s, {CPU[0]:.2f} s CPU   ({len(report.changed_files)} changed file, "
               f"{report.checked_files} checked; {s['new']} new, {len(report.fixed)} fixed, "
               f"{s['unchanged']} unchanged) [{label}{', ' + first if index else ''}]", flush=True)
         if index:
             for _run in range(2):
                 t_again, again = _timed(lambda: make_report(sources=[lib], since="HEAD~1", **options))
                 a = again.status_counts()
-                print(f"  validate --since    {t_again:7.2f} s   (again, the kept indexes reused; {a['new']} new, "
+                print(f"  validate --since    {t_again:7.2f} s, {CPU[0]:.2f} s CPU   (again, the kept indexes reused; "
+                      f"{a['new']} new, "
                       f"{len(again.fixed)} fixed, {a['unchanged']} unchanged) [{label}]", flush=True)
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import http.server
 import shutil
-import socket
 import socketserver
 import subprocess
 import sys
@@ -26,18 +25,15 @@ from pathlib import Path
 
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
+from pkserver_helpers import free_port, stop_process, wait_until_up  # noqa: E402
+
 VIRTUOSO = shutil.which("virtuoso-t")
 ISQL = shutil.which("isql-vt") or shutil.which("isql")
 OXIGRAPH = shutil.which("oxigraph") or shutil.which("oxigraph", path=str(Path(sys.executable).parent))
 DBA_PASSWORD = "dba"
 
 _VSP = Path("/var/lib/virtuoso-opensource-7/vsp")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -53,12 +49,7 @@ class Engine:
     log: Path | None = None
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, timeout=20)
 
     def select(self, query: str, **params: str) -> list[dict]:
         r = requests.post(self.query, data={"query": query, **params},
@@ -76,18 +67,8 @@ class Engine:
 
 
 def _wait(url: str, process: subprocess.Popen, log: Path, seconds: float = 90.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the engine exited: {log.read_text(errors='replace')[-2000:]}")
-        try:
-            if requests.get(url, timeout=2).status_code < 500:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"the engine did not start: {log.read_text(errors='replace')[-2000:]}")
+    """Until the engine at *url* answers anything but a 5xx (the shared helper, with the engine's log)."""
+    wait_until_up(url, process, seconds=seconds, log=log, ok=lambda status: status < 500)
 
 
 VIRTUOSO_INI = """\

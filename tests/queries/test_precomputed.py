@@ -3,8 +3,8 @@
 Every answer read from ``answers.sqlite`` is compared with the same prepared query run on
 the store without it: the same rows (as a multiset), the same total, and the same order on
 the query's ORDER BY columns (rows that tie on all of them may come in any order, as in
-SPARQL). ``path`` names the kinds of a step with GROUP_CONCAT, whose order SPARQL leaves
-open: kinds are compared as sets.
+SPARQL). ``path`` names the kinds of a step in a fixed order (path.rq, ``step_label``), so
+its kind columns are compared as they are.
 """
 
 from __future__ import annotations
@@ -27,16 +27,13 @@ from qhelpers import LIBRARY
 ORDER = {
     "by-domain": ("overall_score", "slug"), "community": ("confidence", "slug"),
     "top-assessed": ("score", "slug"), "similar": ("score", "shared_entities", "slug"),
-    "path": ("hops", "via1", "via2", "via3"), "dangling-references": ("token",),
+    "path": ("hops", "via1", "via2", "via3"), "dangling-references": ("token", "slug"),
     "one-sided-relations": ("slug", "kind", "target_slug"), "review-queue": ("confidence", "slug", "target"),
     "stats": ("facet", "count", "value"), "search": ("match", "slug"), "enablers": ("source", "weight", "slug"),
 }
 
 
 def canonical(name: str, binding: dict) -> str:
-    if name == "path":
-        binding = {k: ({**v, "value": " ".join(sorted(v["value"].split()))} if k.startswith("kind") else v)
-                   for k, v in binding.items()}
     return json.dumps(binding, sort_keys=True)
 
 

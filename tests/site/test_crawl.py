@@ -82,3 +82,46 @@ def test_no_link_the_site_makes_is_broken(corpus_site):
                     broken.append((url, target, status))
     assert len(crawled) >= 60, f"only {len(crawled)} pages crawled"
     assert not broken, broken[:20]
+
+
+def test_a_large_group_is_paged_and_the_pages_cover_it_once(corpus_site):
+    """``/vocab/status/draft`` names more patterns than a page lists (944 of the corpus's 951):
+    its pages, followed by their "next" links, list every such pattern exactly once."""
+    base = corpus_site.url
+    total = int(corpus_site.select(
+        "SELECT (COUNT(?p) AS ?n) WHERE { ?p <https://w3id.org/patternkg/ontology#status> "
+        "<https://w3id.org/patternkg/vocab/status/draft> }")[0]["n"]["value"])
+    assert total > 500
+    seen: list[str] = []
+    url: str | None = base + "/vocab/status/draft"
+    pages = 0
+    while url is not None and pages < 20:
+        r = requests.get(url, headers=HTML, timeout=60)
+        assert r.status_code == 200, url
+        pages += 1
+        assert f"of {total}," in r.text
+        section = r.text.split("Patterns with this status", 1)[1].split("</section>", 1)[0]
+        seen += [href for href in _hrefs(section) if href.startswith("/pattern/")]
+        nxt = [href for href in _hrefs(section, rel="next")]
+        url = urljoin(url, nxt[0]) if nxt else None
+    assert pages == -(-total // 100)
+    assert len(seen) == total and len(set(seen)) == total
+    # past the last page: the last page again, not an error
+    last = requests.get(base + "/vocab/status/draft?page=999", headers=HTML, timeout=60)
+    assert last.status_code == 200 and f"{(pages - 1) * 100 + 1}–{total} of {total}" in last.text
+
+
+def _hrefs(html: str, rel: str | None = None) -> list[str]:
+    class Anchors(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.found: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "a" and a.get("href") and (rel is None or a.get("rel") == rel):
+                self.found.append(a["href"])
+
+    parser = Anchors()
+    parser.feed(html)
+    return parser.found
