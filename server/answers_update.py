@@ -7,7 +7,7 @@ answers sidecar, and the patterns whose triples were replaced (*touched*, IRIs),
 test_incremental.py`` compares them). The previous sidecar is copied and changed in place:
 
 - lists of a bulk query (``queries/bulk``): the rows *of* the touched patterns (see
-  :class:`~.precompute.BulkQuery`: ``of``, ``expand``) are read from the previous and the new
+  :class:`~.precompute.BulkQuery`: ``of``) are read from the previous and the new
   store with the restricted query; where they differ, the old rows are found in their list by
   binary search on the query's ``ORDER BY`` and the new ones spliced in at theirs (positions
   between shift by one). Lists are numbered by :func:`~.precompute.list_id`, so a new list
@@ -152,18 +152,6 @@ class _Update:
 
     # -- lists ---------------------------------------------------------------------------------
 
-    def _of(self, spec: BulkQuery) -> list[str]:
-        if spec.expand != "targets":
-            return self.touched
-        found = set(self.touched)
-        links = f"?p <{PKG}qualifiedRelationship>|<{PKG}qualifiedInferredLink> ?r . ?r <{PKG}target> ?t"
-        for store in (self.old, self.new):
-            for chunk in _chunks(self.touched):
-                values = " ".join(f"<{i}>" for i in chunk)
-                query = f"SELECT DISTINCT ?t WHERE {{ VALUES ?p {{ {values} }} {links} }}"
-                found.update(s["t"].value for s in store.query(query) if isinstance(s["t"], NamedNode))
-        return sorted(found)
-
     def _rows(self, spec: BulkQuery, columns: list[str], store: Store, which: int, of: list[str],
               bulk: dict[str, BulkQuery]) -> Counter:
         """(list key, row) of the rows of *of*, with the derived (filtered) lists, counted."""
@@ -200,7 +188,7 @@ class _Update:
 
     def _splice(self, spec: BulkQuery, columns: list[str], bulk: dict[str, BulkQuery]) -> None:
         self._filtered_by = {o for s in bulk.values() for o, _ in s.filter.values()}
-        of = self._of(spec)
+        of = self.touched
         before = self._rows(spec, columns, self.old, 0, of, bulk)
         after = self._rows(spec, columns, self.new, 1, of, bulk)
         if before == after:
