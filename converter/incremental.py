@@ -304,7 +304,7 @@ class _Plan:
             current.add(source.relpath)
             record = plan.old.get(source.relpath)
             try:
-                info = source.path.stat()
+                info = os.stat(source.display)  # a str: no Path made for each of 100k files
                 stat = (info.st_size, info.st_mtime_ns)
             except OSError:
                 stat = None

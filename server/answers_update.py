@@ -7,7 +7,7 @@ answers sidecar, and the patterns whose triples were replaced (*touched*, IRIs),
 test_incremental.py`` compares them). The previous sidecar is copied and changed in place:
 
 - lists of a bulk query (``queries/bulk``): the rows *of* the touched patterns (see
-  :class:`~.precompute.BulkQuery`: ``of``, ``expand``) are read from the previous and the new
+  :class:`~.precompute.BulkQuery`: ``of``) are read from the previous and the new
   store with the restricted query; where they differ, the old rows are found in their list by
   binary search on the query's ``ORDER BY`` and the new ones spliced in at theirs (positions
   between shift by one). Lists are numbered by :func:`~.precompute.list_id`, so a new list
@@ -22,6 +22,12 @@ test_incremental.py`` compares them). The previous sidecar is copied and changed
 
 When the change needs an IRI prefix the previous sidecar has not numbered, or the previous
 sidecar is missing or of another format, the sidecar is written in full instead.
+
+Known limit: prefixes keep the numbers of the full build that first wrote them (first use in
+its writing order). A full build of the changed library could number them in another order
+(when the first row that uses a prefix changes) or leave out one no longer used; the cells
+then differ in those numbers although every decoded answer is the same. The tests' changes
+do not meet it; a canonical numbering (by IRI) would remove it.
 """
 
 from __future__ import annotations
@@ -146,18 +152,6 @@ class _Update:
 
     # -- lists ---------------------------------------------------------------------------------
 
-    def _of(self, spec: BulkQuery) -> list[str]:
-        if spec.expand != "targets":
-            return self.touched
-        found = set(self.touched)
-        links = f"?p <{PKG}qualifiedRelationship>|<{PKG}qualifiedInferredLink> ?r . ?r <{PKG}target> ?t"
-        for store in (self.old, self.new):
-            for chunk in _chunks(self.touched):
-                values = " ".join(f"<{i}>" for i in chunk)
-                query = f"SELECT DISTINCT ?t WHERE {{ VALUES ?p {{ {values} }} {links} }}"
-                found.update(s["t"].value for s in store.query(query) if isinstance(s["t"], NamedNode))
-        return sorted(found)
-
     def _rows(self, spec: BulkQuery, columns: list[str], store: Store, which: int, of: list[str],
               bulk: dict[str, BulkQuery]) -> Counter:
         """(list key, row) of the rows of *of*, with the derived (filtered) lists, counted."""
@@ -194,7 +188,7 @@ class _Update:
 
     def _splice(self, spec: BulkQuery, columns: list[str], bulk: dict[str, BulkQuery]) -> None:
         self._filtered_by = {o for s in bulk.values() for o, _ in s.filter.values()}
-        of = self._of(spec)
+        of = self.touched
         before = self._rows(spec, columns, self.old, 0, of, bulk)
         after = self._rows(spec, columns, self.new, 1, of, bulk)
         if before == after:
@@ -350,9 +344,19 @@ class _Update:
         old_texts, new_texts = texts(self.old), texts(self.new)
         if old_texts != new_texts:
             changed = sorted({p for _, p, _ in (old_texts - new_texts) + (new_texts - old_texts)})
-            marks = ",".join("?" * len(changed))
-            self.db.execute(f"DELETE FROM text WHERE rowid IN (SELECT rowid FROM text WHERE pattern IN ({marks}))",
-                            changed)
+            gone = set()
+            for (value, pattern, field), _n in old_texts.items():
+                if pattern not in changed:
+                    continue
+                if len(value) >= 3:  # found through the trigram index (a GLOB without wildcards)
+                    exact = "".join(f"[{ch}]" if ch in "*?[" else ch for ch in value)
+                    found = self.db.execute("SELECT rowid, value FROM text WHERE value GLOB ? AND pattern = ? "
+                                            "AND field = ?", (exact, pattern, field))
+                else:
+                    found = self.db.execute("SELECT rowid, value FROM text WHERE value = ? AND pattern = ? "
+                                            "AND field = ?", (value, pattern, field))
+                gone.update(rowid for rowid, text in found if text == value)
+            self.db.executemany("DELETE FROM text WHERE rowid = ?", [(r,) for r in sorted(gone)])
             self.db.executemany("INSERT INTO text (value, pattern, field) VALUES (?, ?, ?)",
                                 sorted((v, p, f) for (v, p, f), n in new_texts.items() if p in changed
                                        for _ in range(n)))

@@ -107,8 +107,7 @@ class BulkQuery:
 
     Header (``#+ `` lines): ``answers``, ``key`` and ``filter`` (see the module docstring);
     ``of``: the variables that name the patterns a row is made of (a row can only change when
-    the triples of one of them change); ``expand: targets``: the rows of a pattern are also
-    those of the targets of its relationships and links. The ``ORDER BY`` of a bulk query
+    the triples of one of them change). The ``ORDER BY`` of a bulk query
     orders rows totally, by projected variables only (:mod:`.answers_update` splices rows into
     a stored list by it). Lines ``#OF: ...`` and ``#OF var: ...`` are comments in the full
     query; :meth:`restricted` keeps their text instead of lines ending in ``#ALL``."""
@@ -120,7 +119,6 @@ class BulkQuery:
         self.answers: str = header["answers"]
         self.key: list[str] = list(header.get("key") or [])
         self.of: list[str] = list(header.get("of") or [])
-        self.expand: str | None = header.get("expand")
         #: parameter -> (query, column): see the module docstring
         self.filter: dict[str, tuple[str, str]] = {
             param: (spec, "pattern") if isinstance(spec, str) else (spec[0], spec[1])
