@@ -33,9 +33,7 @@ do not meet it; a canonical numbering (by IRI) would remove it.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -50,6 +48,7 @@ from patternkg.converter.namespaces import PKG, XSD
 from .catalogue import load_catalogue, page
 from .precompute import (
     _MEMBERS, _PATTERNS, _TEXTS, ANSWERS_FILE, FORMAT_VERSION, PATH_KINDS, BulkQuery, CellEncoder, _order,
+    partial_answers,
     _path_index, _pattern_index, group_id, key_text, list_id, load_bulk, step_label, write_answers,
 )
 
@@ -72,27 +71,20 @@ def update_answers(store: Store, directory: Path, *, previous: Path, previous_st
     touched = sorted(set(touched))
     if not source.is_file() or _version(source) != str(FORMAT_VERSION):
         return write_answers(store, directory)
-    target = directory / ANSWERS_FILE
-    partial = directory / f".{ANSWERS_FILE}.partial-{os.getpid()}"
-    shutil.copyfile(source, partial)
     old = Store.read_only(str(previous_store))
-    db = sqlite3.connect(partial)
+    renumber = False
     try:
-        db.execute("PRAGMA journal_mode=OFF")
-        db.execute("PRAGMA synchronous=OFF")
-        done = _Update(db, old, store, touched, shared_changed).run()
-        db.commit()
-    except BaseException:
-        db.close()
-        partial.unlink(missing_ok=True)
-        raise
-    db.close()
+        with partial_answers(directory, copy_of=source) as db:
+            if not _Update(db, old, store, touched, shared_changed).run():
+                raise _Renumber
+    except _Renumber:  # a prefix the previous sidecar has no number for: numbered as a full build would
+        renumber = True
     del old
-    if not done:  # a prefix the previous sidecar has no number for: numbered as a full build would
-        partial.unlink(missing_ok=True)
-        return write_answers(store, directory)
-    os.replace(partial, target)
-    return target
+    return write_answers(store, directory) if renumber else directory / ANSWERS_FILE
+
+
+class _Renumber(Exception):
+    """The change needs an IRI prefix the previous sidecar has not numbered."""
 
 
 def _version(path: Path) -> str | None:
@@ -136,10 +128,12 @@ class _Update:
         self.numbered = len(self.encoder.prefixes)
         self.iris: dict[int, str] = {}
         self.members: dict[tuple[int, str, str], list[str]] = {}  # (store, query, pattern) -> keys of its lists
+        self._filtered_by: set[str] = set()  # the bulk queries whose lists other queries filter by
 
     def run(self) -> bool:
         catalogue = load_catalogue()
         bulk = load_bulk()
+        self._filtered_by = {o for s in bulk.values() for o, _ in s.filter.values()}
         for name in _order(bulk):
             self._splice(bulk[name], catalogue[name].column_names, bulk)
         for query in catalogue.values():
@@ -187,7 +181,6 @@ class _Update:
         return found
 
     def _splice(self, spec: BulkQuery, columns: list[str], bulk: dict[str, BulkQuery]) -> None:
-        self._filtered_by = {o for s in bulk.values() for o, _ in s.filter.values()}
         of = self.touched
         before = self._rows(spec, columns, self.old, 0, of, bulk)
         after = self._rows(spec, columns, self.new, 1, of, bulk)

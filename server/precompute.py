@@ -40,10 +40,12 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sqlite3
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -182,18 +184,33 @@ def key_text(terms: Iterable[Any]) -> str:
     return "\t".join("" if t is None else str(t) for t in terms)
 
 
-def write_answers(store: Store, directory: Path, report: Any = None) -> Path:
-    """Write ``directory/answers.sqlite`` for *store* (complete, not changed here); returns its path.
-
-    Written beside and renamed into place, so a reader never sees half a file."""
-    directory = Path(directory)
-    target = directory / ANSWERS_FILE
-    partial = directory / f".{ANSWERS_FILE}.partial-{os.getpid()}"
+@contextmanager
+def partial_answers(directory: Path, *, copy_of: Path | None = None) -> Iterator[sqlite3.Connection]:
+    """An ``answers.sqlite`` being written in *directory* (empty, or a copy of *copy_of*): the
+    connection to a partial file beside it, committed and renamed into place when the block
+    ends, removed when it raises (so a reader never sees half a file)."""
+    target = Path(directory) / ANSWERS_FILE
+    partial = target.with_name(f".{ANSWERS_FILE}.partial-{os.getpid()}")
     partial.unlink(missing_ok=True)
+    if copy_of is not None:
+        shutil.copyfile(copy_of, partial)
     db = sqlite3.connect(partial)
     try:
         db.execute("PRAGMA journal_mode=OFF")
         db.execute("PRAGMA synchronous=OFF")
+        yield db
+        db.commit()
+    except BaseException:
+        db.close()
+        partial.unlink(missing_ok=True)
+        raise
+    db.close()
+    os.replace(partial, target)
+
+
+def write_answers(store: Store, directory: Path, report: Any = None) -> Path:
+    """Write ``directory/answers.sqlite`` for *store* (complete, not changed here); returns its path."""
+    with partial_answers(directory) as db:
         db.executescript(_SCHEMA)
         encoder = CellEncoder()
         writer = _ListWriter(db)
@@ -204,14 +221,7 @@ def write_answers(store: Store, directory: Path, report: Any = None) -> Path:
         db.executemany("INSERT INTO meta VALUES (?, ?)", [("format_version", str(FORMAT_VERSION)),
                                                            ("lists", json.dumps(writer.keys, sort_keys=True))])
         db.executescript(_INDEXES)
-        db.commit()
-    except BaseException:
-        db.close()
-        partial.unlink(missing_ok=True)
-        raise
-    db.close()
-    os.replace(partial, target)
-    return target
+    return Path(directory) / ANSWERS_FILE
 
 
 class _ListWriter:
