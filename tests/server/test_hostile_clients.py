@@ -123,6 +123,19 @@ def test_slow_bodies_hold_no_worker_and_time_out(own) -> None:
     assert all(a.startswith(b"HTTP/1.1 408") for a in answers), answers
 
 
+def non_readers(server, n: int) -> list[socket.socket]:
+    """*n* connections, each asking for the 26 MB answer of LARGE with a small receive buffer
+    (they read nothing themselves)."""
+    request = ("GET /sparql?query=" + requests.utils.quote(LARGE) + " HTTP/1.1\r\nHost: x\r\n\r\n").encode()
+    hogs = []
+    for _ in range(n):
+        s = connect(server)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(request)
+        hogs.append(s)
+    return hogs
+
+
 def test_clients_that_do_not_read_cannot_grow_the_server(own) -> None:
     """Twelve clients ask for a 26 MB answer and never read it: with 64 MiB allowed,
     the server holds at most that (plus what is being produced), the others get 503
@@ -132,13 +145,7 @@ def test_clients_that_do_not_read_cannot_grow_the_server(own) -> None:
     pid = server_process(server)
     before = rss_kib(pid)
     peak = before
-    request = ("GET /sparql?query=" + requests.utils.quote(LARGE) + " HTTP/1.1\r\nHost: x\r\n\r\n").encode()
-    hogs = []
-    for _ in range(12):
-        s = connect(server)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        s.sendall(request)
-        hogs.append(s)
+    hogs = non_readers(server, 12)
     heads = []
     for s in hogs:
         heads.append(read_head(s))  # the head, then stop reading
@@ -164,14 +171,9 @@ def test_clients_that_do_not_read_hold_no_worker_and_no_app_thread(own) -> None:
     not after the queue wait (8 s here). Before the waiting was bounded, 17 of the then 18 app
     threads sat in the queue (py-spy) and the cheap query waited 5.6 s in the benchmark."""
     server = own("--max-per-client", "1", "--queue-timeout", "8", "--send-timeout", "20", timeout=20.0)
-    request = ("GET /sparql?query=" + requests.utils.quote(LARGE) + " HTTP/1.1\r\nHost: x\r\n\r\n").encode()
-    hogs = []
+    hogs: list[socket.socket] = []
     try:
-        for _ in range(60):
-            s = connect(server)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            s.sendall(request)
-            hogs.append(s)
+        hogs += non_readers(server, 60)
         latencies = []
         for _ in range(6):
             started = time.monotonic()

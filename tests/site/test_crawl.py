@@ -26,9 +26,12 @@ class Links(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.found: list[str] = []
+        self.anchors: list[tuple[str, str | None]] = []  # (href, rel) of every <a href>
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
+        if tag == "a" and a.get("href"):
+            self.anchors.append((a["href"], a.get("rel")))
         for name in ("href", "src", "action", "data-src"):
             value = a.get(name)
             if value and tag != "form":
@@ -112,16 +115,6 @@ def test_a_large_group_is_paged_and_the_pages_cover_it_once(corpus_site):
 
 
 def _hrefs(html: str, rel: str | None = None) -> list[str]:
-    class Anchors(HTMLParser):
-        def __init__(self) -> None:
-            super().__init__()
-            self.found: list[str] = []
-
-        def handle_starttag(self, tag, attrs):
-            a = dict(attrs)
-            if tag == "a" and a.get("href") and (rel is None or a.get("rel") == rel):
-                self.found.append(a["href"])
-
-    parser = Anchors()
+    parser = Links()
     parser.feed(html)
-    return parser.found
+    return [href for href, r in parser.anchors if rel is None or r == rel]
