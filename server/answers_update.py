@@ -33,17 +33,15 @@ do not meet it; a canonical numbering (by IRI) would remove it.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from pyoxigraph import NamedNode, Store
 
-from patternkg.converter.namespaces import PKG, XSD
+from patternkg.converter.namespaces import PKG
 
 from .catalogue import load_catalogue, page
 from .precompute import (
@@ -51,13 +49,10 @@ from .precompute import (
     partial_answers,
     _path_index, _pattern_index, group_id, key_text, list_id, load_bulk, step_label, write_answers,
 )
+from .row_order import RowOrder
 
 __all__ = ["update_answers"]
 
-_NUMERIC = {XSD + t for t in ("integer", "decimal", "double", "float", "int", "long", "short", "byte",
-                              "nonNegativeInteger", "positiveInteger", "negativeInteger", "nonPositiveInteger",
-                              "unsignedInt", "unsignedLong", "unsignedShort", "unsignedByte")}
-_CONDITION = re.compile(r"DESC\(\s*\?(\w+)\s*\)|ASC\(\s*\?(\w+)\s*\)|\(\s*!\s*BOUND\(\s*\?(\w+)\s*\)\s*\)|\?(\w+)")
 _CHUNK = 400
 _TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 
@@ -103,21 +98,6 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
         yield items[start:start + _CHUNK]
 
 
-class _Desc:
-    """An ORDER BY key in descending order."""
-
-    __slots__ = ("key",)
-
-    def __init__(self, key: Any) -> None:
-        self.key = key
-
-    def __lt__(self, other: "_Desc") -> bool:
-        return other.key < self.key
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Desc) and other.key == self.key
-
-
 class _Update:
     def __init__(self, db: sqlite3.Connection, old: Store, new: Store, touched: list[str],
                  shared_changed: bool) -> None:
@@ -126,7 +106,6 @@ class _Update:
         self.encoder = CellEncoder()
         self.encoder.prefixes = {iri: n for n, iri in db.execute("SELECT id, iri FROM prefix")}
         self.numbered = len(self.encoder.prefixes)
-        self.iris: dict[int, str] = {}
         self.members: dict[tuple[int, str, str], list[str]] = {}  # (store, query, pattern) -> keys of its lists
         self._filtered_by: set[str] = set()  # the bulk queries whose lists other queries filter by
 
@@ -198,60 +177,9 @@ class _Update:
 
     def _order_key(self, spec: BulkQuery, columns: list[str]) -> Any:
         """A function of a stored row giving its place in the query's ORDER BY (within one list)."""
-        clause = spec.sparql[spec.sparql.rindex("ORDER BY") + len("ORDER BY"):]
-        conditions = []
-        for desc, asc, unbound, plain in _CONDITION.findall(clause):
-            variable = desc or asc or unbound or plain
-            if variable in spec.key:
-                continue  # one value in a list
-            if variable not in columns:
-                raise ValueError(f"{spec.path}: ORDER BY ?{variable} is not a stored column")
-            conditions.append((columns.index(variable), "desc" if desc else "bound" if unbound else "asc"))
-
-        def key(row: str) -> tuple:
-            cells = json.loads(row)
-            out = []
-            for index, how in conditions:
-                cell = cells[index]
-                if how == "bound":
-                    out.append(cell is None)
-                else:
-                    term = self._term_key(cell)
-                    out.append(_Desc(term) if how == "desc" else term)
-            return tuple(out)
-
-        return key
-
-    def _term_key(self, cell: Any) -> tuple:
-        """SPARQL's ORDER BY of terms (as Oxigraph orders them): unbound, blank nodes, IRIs,
-        literals; numbers by value, strings by code point."""
-        if cell is None:
-            return (0,)
-        if isinstance(cell, dict):
-            return (1,)
-        if isinstance(cell, str):
-            return (2, self._iri(cell))
-        value = cell[0]
-        if len(cell) == 1:
-            return (3, 1, value, "")
-        if cell[1].startswith("@"):
-            return (3, 1, value, cell[1])
-        datatype = self._iri(cell[1])
-        if datatype in _NUMERIC:
-            try:
-                return (3, 0, Decimal(value) if "E" not in value.upper() else float(value))
-            except (InvalidOperation, ValueError):
-                pass
-        if datatype == XSD + "boolean":
-            return (3, 2, value in ("true", "1"))
-        return (3, 3, datatype, value)
-
-    def _iri(self, compact: str) -> str:
-        number, _, local = compact.partition(":")
-        n = int(number)
-        if n not in self.iris:
-            self.iris = {v: k for k, v in self.encoder.prefixes.items()}
-        return self.iris[n] + local
+        order = RowOrder(spec.sparql, columns, skip=spec.key, source=str(spec.path))
+        expand = self.encoder.expand
+        return lambda row: order.key([expand(cell) for cell in json.loads(row)])
 
     def _facets_changed(self) -> bool:
         """Whether ``stats`` may count or name differently: it counts the subjects of each type

@@ -55,6 +55,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Store
 from patternkg.converter.namespaces import PKG, XSD
 
 from .catalogue import QUERIES_DIR, load_catalogue, page
+from .row_order import RowOrder, unordered
 
 __all__ = ["ANSWERS_FILE", "FORMAT_VERSION", "BulkQuery", "group_id", "list_id", "load_bulk", "write_answers"]
 
@@ -148,10 +149,15 @@ def load_bulk(directory: Path = BULK_DIR) -> dict[str, BulkQuery]:
 
 
 class CellEncoder:
-    """Terms to compact cells (and back, in :mod:`.answers`): see the module docstring."""
+    """Terms to compact cells (and back, in :mod:`.answers`): see the module docstring.
+
+    A cell is first *expanded* (IRIs whole: what :class:`~.row_order.RowOrder` orders), then
+    *compacted* for storing (IRIs as ``"<prefix id>:<local part>"``, prefixes numbered in
+    order of first use)."""
 
     def __init__(self) -> None:
         self.prefixes: dict[str, int] = {}
+        self._iris: dict[int, str] = {}
 
     def iri(self, value: str) -> str:
         cut = max(value.rfind("/"), value.rfind("#")) + 1
@@ -161,22 +167,54 @@ class CellEncoder:
             number = self.prefixes[prefix] = len(self.prefixes)
         return f"{number}:{value[cut:]}"
 
-    def cell(self, term: Any) -> Any:
+    def iri_of(self, compact: str) -> str:
+        """The IRI of a compact IRI cell."""
+        number, _, local = compact.partition(":")
+        n = int(number)
+        if n not in self._iris:
+            self._iris = {v: k for k, v in self.prefixes.items()}
+        return self._iris[n] + local
+
+    @staticmethod
+    def expanded(term: Any) -> Any:
         if term is None:
             return None
         if isinstance(term, NamedNode):
-            return self.iri(term.value)
+            return term.value
         if isinstance(term, Literal):
             if term.language:
                 return [term.value, "@" + term.language]
             datatype = term.datatype.value
-            return [term.value] if datatype == _XSD_STRING else [term.value, self.iri(datatype)]
+            return [term.value] if datatype == _XSD_STRING else [term.value, datatype]
         if isinstance(term, BlankNode):
             return {"b": term.value}
         raise TypeError(f"cannot store {term!r} in the answers sidecar")
 
+    def compact(self, cell: Any) -> Any:
+        """An expanded cell as stored."""
+        if isinstance(cell, str):
+            return self.iri(cell)
+        if isinstance(cell, list) and len(cell) == 2 and not cell[1].startswith("@"):
+            return [cell[0], self.iri(cell[1])]
+        return cell
+
+    def expand(self, cell: Any) -> Any:
+        """A stored cell expanded."""
+        if isinstance(cell, str):
+            return self.iri_of(cell)
+        if isinstance(cell, list) and len(cell) == 2 and not cell[1].startswith("@"):
+            return [cell[0], self.iri_of(cell[1])]
+        return cell
+
+    def cell(self, term: Any) -> Any:
+        return self.compact(self.expanded(term))
+
     def row(self, solution: Any, columns: Iterable[str]) -> str:
-        return json.dumps([self.cell(solution[c]) for c in columns], ensure_ascii=False, separators=(",", ":"))
+        return self.stored([self.expanded(solution[c]) for c in columns])
+
+    def stored(self, cells: list[Any]) -> str:
+        """A row of expanded cells as stored (compact cells, as JSON)."""
+        return json.dumps([self.compact(c) for c in cells], ensure_ascii=False, separators=(",", ":"))
 
 
 def key_text(terms: Iterable[Any]) -> str:
@@ -285,22 +323,50 @@ def _whole_answers(store: Store, writer: _ListWriter, encoder: CellEncoder) -> N
         filters = [(members[other], column) for other, column in spec.filter.values()]
         if not spec.key:
             writer.ensure(name, "")
-        for solution in store.query(spec.sparql):
-            key = key_text(solution[k] for k in spec.key)
-            row = encoder.row(solution, columns)
-            pattern = solution["pattern"] if memberships is not None else None
+        extra = [c for c in ["pattern", *(column for _, column in filters)] if c not in columns]
+        at = {c: i for i, c in enumerate(columns + extra)}
+        for key, cells in _sorted_rows(store, writer.db, spec, columns, extra):
+            row = encoder.stored(cells[:len(columns)])
+            pattern = cells[at["pattern"]] if memberships is not None else None
             writer.add(name, key + "\t" * len(filters), row)
             if pattern is not None:
-                if memberships is not None and (not memberships[pattern.value]
-                                                or memberships[pattern.value][-1] != key):
-                    memberships[pattern.value].append(key)
+                if memberships is not None and (not memberships[pattern] or memberships[pattern][-1] != key):
+                    memberships[pattern].append(key)
             for i, (of, column) in enumerate(filters):
-                subject = solution[column]
-                for value in of.get(subject.value, ()) if subject is not None else ():
+                subject = cells[at[column]]
+                for value in of.get(subject, ()) if isinstance(subject, str) else ():
                     rest = ["" if j != i else value for j in range(len(filters))]
                     writer.add(name, "\t".join([key, *rest]), row)
         writer.keys[name] = spec.key + list(spec.filter)
     writer.close()
+
+
+def _sorted_rows(store: Store, db: sqlite3.Connection, spec: BulkQuery, columns: list[str],
+                 extra: list[str]) -> Iterator[tuple[str, list[Any]]]:
+    """(key, expanded cells of *columns* + *extra*) of every row of *spec*, in its ORDER BY.
+
+    Oxigraph runs the query unordered; SQLite sorts the rows (by key, then
+    :class:`~.row_order.RowOrder`) in a temporary table, spilling to disk, so memory stays
+    bounded whatever the number of rows."""
+    order = RowOrder(spec.sparql, columns, skip=spec.key, source=str(spec.path))
+    wanted = columns + extra
+    expanded = CellEncoder.expanded
+    db.execute("CREATE TEMP TABLE staging (key TEXT NOT NULL, sort BLOB NOT NULL, cells TEXT NOT NULL)")
+    try:
+        batch = []
+        for solution in store.query(unordered(spec.sparql)):
+            cells = [expanded(solution[c]) for c in wanted]
+            batch.append((key_text(solution[k] for k in spec.key), order.key(cells),
+                          json.dumps(cells, ensure_ascii=False, separators=(",", ":"))))
+            if len(batch) >= 20_000:
+                db.executemany("INSERT INTO staging VALUES (?, ?, ?)", batch)
+                batch.clear()
+        db.executemany("INSERT INTO staging VALUES (?, ?, ?)", batch)
+        del batch
+        for key, cells in db.execute("SELECT key, cells FROM staging ORDER BY key, sort"):
+            yield key, json.loads(cells)
+    finally:
+        db.execute("DROP TABLE temp.staging")
 
 
 def _order(bulk: dict[str, BulkQuery]) -> list[str]:
