@@ -170,20 +170,25 @@ def _init_pool_worker(base_iri: str, max_size: int, track: bool, record: bool = 
 
 
 def _convert_one(source: SourceFile) -> FileResult:
-    digest, stat = b"", (0, 0)
+    digest, stat, raw = b"", (0, 0), None
     if _worker_record:
-        # stat before reading: a file changed meanwhile then differs from its record next time
+        # stat before reading: a file changed meanwhile then differs from its record next time;
+        # the bytes digested are the bytes parsed (the file is read once)
         try:
-            info = source.path.stat()
-            stat = (info.st_size, info.st_mtime_ns)
             with open(source.path, "rb") as stream:
-                digest = hashlib.file_digest(stream, "sha256").digest()
+                info = os.fstat(stream.fileno())
+                stat = (info.st_size, info.st_mtime_ns)
+                if info.st_size <= _worker_max_size:
+                    raw = stream.read()
+                    digest = hashlib.sha256(raw).digest()
+                else:  # read_document refuses it; its digest still records what it was
+                    digest = hashlib.file_digest(stream, "sha256").digest()
         except OSError:
             pass  # read_document reports it
         _worker_mapper.described.clear()  # every shared line of the file, not only those new here
     try:
         doc = read_document(source.path, display=source.display, relpath=source.relpath,
-                            max_size=_worker_max_size)
+                            max_size=_worker_max_size, raw=raw)
         mapped = _worker_mapper.map(doc)
     except ReadError as exc:
         return FileResult(source.display, diagnostics=[exc.diagnostic], digest=digest, stat=stat)

@@ -112,16 +112,19 @@ def _error(file: str, code: str, message: str, *, line=None, column=None, fld: s
 
 
 def read_document(path: Path, *, display: str | None = None, relpath: str | None = None,
-                  max_size: int = DEFAULT_MAX_FILE_SIZE) -> Document:
-    """Read and parse one pattern file (see the module docstring for the contract)."""
+                  max_size: int = DEFAULT_MAX_FILE_SIZE, raw: bytes | None = None) -> Document:
+    """Read and parse one pattern file (see the module docstring for the contract).
+
+    *raw*: the file's bytes when the caller has read them already (at most *max_size*)."""
     name = display or str(path)
-    try:
-        size = path.stat().st_size
-        if size > max_size:
-            raise _error(name, "file-too-large", f"file is {size} bytes, over the limit of {max_size} bytes")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise _error(name, "unreadable", f"cannot read file: {exc.strerror or exc}") from None
+    if raw is None:
+        try:
+            size = path.stat().st_size
+            if size > max_size:
+                raise _error(name, "file-too-large", f"file is {size} bytes, over the limit of {max_size} bytes")
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise _error(name, "unreadable", f"cannot read file: {exc.strerror or exc}") from None
     doc = parse_document(raw, name, max_size=max_size)
     doc.relpath = relpath or path.name
     return doc
