@@ -49,6 +49,7 @@ Contracts:
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import gc
 import hashlib
@@ -413,10 +414,24 @@ def _fill_generation(target: Path, partial: Path, fill: Callable[[Store], T], *,
     return [store], result
 
 
+def _release_free_memory() -> None:
+    """Return the C heap's free pages to the system (glibc's ``malloc_trim``; elsewhere nothing)."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (AttributeError, OSError):
+        pass
+
+
 def _finish(target: Path, partial: Path, ident: str, pending: list[Store], result: Any, *, metadata, sidecars,
             report) -> None:
     """Sidecars, metadata, then the generation moves into place and ``current`` flips."""
-    store = pending.pop()
+    # The writers get the finished store read-only (they must not change it), opened after
+    # the writing handle is closed: RocksDB's write buffers and caches of the load and the
+    # compaction, and the build's freed heap, are given back before their queries run.
+    del pending[:]
+    gc.collect()
+    _release_free_memory()
+    store = Store.read_only(str(partial / STORE_SUBDIR))
     try:
         for _name, writer in sidecars:
             writer(store, partial, report(result) if report else result)
