@@ -214,7 +214,11 @@ class CellEncoder:
 
     def stored(self, cells: list[Any]) -> str:
         """A row of expanded cells as stored (compact cells, as JSON)."""
-        return json.dumps([self.compact(c) for c in cells], ensure_ascii=False, separators=(",", ":"))
+        return _to_json([self.compact(c) for c in cells])
+
+
+# json.dumps with options builds an encoder per call; rows are written by the million
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def key_text(terms: Iterable[Any]) -> str:
@@ -357,7 +361,7 @@ def _sorted_rows(store: Store, db: sqlite3.Connection, spec: BulkQuery, columns:
         for solution in store.query(unordered(spec.sparql)):
             cells = [expanded(solution[c]) for c in wanted]
             batch.append((key_text(solution[k] for k in spec.key), order.key(cells),
-                          json.dumps(cells, ensure_ascii=False, separators=(",", ":"))))
+                          _to_json(cells)))
             if len(batch) >= 20_000:
                 db.executemany("INSERT INTO staging VALUES (?, ?, ?)", batch)
                 batch.clear()
