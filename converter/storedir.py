@@ -374,10 +374,10 @@ def write_generation(
                 notify(f"removed {partial}, left by a build that was interrupted")
         ident = new_generation_id()
         partial = target / GENERATIONS / f"{PARTIAL_PREFIX}{os.getpid()}-{ident}"
-        pending, result = _fill_generation(target, partial, fill, from_current=from_current)
+        result = _fill_generation(target, partial, fill, from_current=from_current)
         try:
             with _os_errors(partial):
-                _finish(target, partial, ident, pending, result, metadata=metadata, sidecars=sidecars, report=report)
+                _finish(target, partial, ident, result, metadata=metadata, sidecars=sidecars, report=report)
         except BaseException as exc:
             traceback.clear_frames(exc.__traceback__)  # a writer's frame may still hold the store
             gc.collect()
@@ -388,9 +388,8 @@ def write_generation(
 
 
 def _fill_generation(target: Path, partial: Path, fill: Callable[[Store], T], *,
-                     from_current: bool) -> tuple[list[Store], T]:
-    """Fill a new store in *partial*; returns it (in a list the caller empties, so that
-    dropping the last reference closes RocksDB) and *fill*'s result."""
+                     from_current: bool) -> T:
+    """Fill a new store in *partial* and close it; returns *fill*'s result."""
     store_path = partial / STORE_SUBDIR
     with _os_errors(partial):
         partial.mkdir()
@@ -411,7 +410,13 @@ def _fill_generation(target: Path, partial: Path, fill: Callable[[Store], T], *,
         gc.collect()  # RocksDB closes when the last reference goes
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    return [store], result
+    # Closed here (RocksDB closes with the last reference): its write buffers and the caches
+    # of the load and the compaction, and the build's freed heap, are given back before the
+    # sidecar writers run.
+    del store
+    gc.collect()
+    _release_free_memory()
+    return result
 
 
 def _release_free_memory() -> None:
@@ -422,15 +427,9 @@ def _release_free_memory() -> None:
         pass
 
 
-def _finish(target: Path, partial: Path, ident: str, pending: list[Store], result: Any, *, metadata, sidecars,
-            report) -> None:
+def _finish(target: Path, partial: Path, ident: str, result: Any, *, metadata, sidecars, report) -> None:
     """Sidecars, metadata, then the generation moves into place and ``current`` flips."""
-    # The writers get the finished store read-only (they must not change it), opened after
-    # the writing handle is closed: RocksDB's write buffers and caches of the load and the
-    # compaction, and the build's freed heap, are given back before their queries run.
-    del pending[:]
-    gc.collect()
-    _release_free_memory()
+    # the writers get the finished store read-only: they must not change it
     store = Store.read_only(str(partial / STORE_SUBDIR))
     try:
         for _name, writer in sidecars:
