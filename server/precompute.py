@@ -192,19 +192,11 @@ class CellEncoder:
 
     def compact(self, cell: Any) -> Any:
         """An expanded cell as stored."""
-        if isinstance(cell, str):
-            return self.iri(cell)
-        if isinstance(cell, list) and len(cell) == 2 and not cell[1].startswith("@"):
-            return [cell[0], self.iri(cell[1])]
-        return cell
+        return _with_iris(cell, self.iri)
 
     def expand(self, cell: Any) -> Any:
         """A stored cell expanded."""
-        if isinstance(cell, str):
-            return self.iri_of(cell)
-        if isinstance(cell, list) and len(cell) == 2 and not cell[1].startswith("@"):
-            return [cell[0], self.iri_of(cell[1])]
-        return cell
+        return _with_iris(cell, self.iri_of)
 
     def cell(self, term: Any) -> Any:
         return self.compact(self.expanded(term))
@@ -215,6 +207,15 @@ class CellEncoder:
     def stored(self, cells: list[Any]) -> str:
         """A row of expanded cells as stored (compact cells, as JSON)."""
         return _to_json([self.compact(c) for c in cells])
+
+
+def _with_iris(cell: Any, convert: Any) -> Any:
+    """*cell* with *convert* applied to its IRIs (an IRI cell, or a literal's datatype)."""
+    if isinstance(cell, str):
+        return convert(cell)
+    if isinstance(cell, list) and len(cell) == 2 and not cell[1].startswith("@"):
+        return [cell[0], convert(cell[1])]
+    return cell
 
 
 # json.dumps with options builds an encoder per call; rows are written by the million
