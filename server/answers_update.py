@@ -23,11 +23,10 @@ test_incremental.py`` compares them). The previous sidecar is copied and changed
 When the change needs an IRI prefix the previous sidecar has not numbered, or the previous
 sidecar is missing or of another format, the sidecar is written in full instead.
 
-Known limit: prefixes keep the numbers of the full build that first wrote them (first use in
-its writing order). A full build of the changed library could number them in another order
-(when the first row that uses a prefix changes) or leave out one no longer used; the cells
-then differ in those numbers although every decoded answer is the same. The tests' changes
-do not meet it; a canonical numbering (by IRI) would remove it.
+Known limit: a prefix that the change leaves unused keeps its number here, where a full build
+of the changed library would leave it out and number the prefixes after it one lower; the cells
+then differ in those numbers although every decoded answer is the same. (A new prefix is
+handled: the sidecar is written in full.)
 """
 
 from __future__ import annotations

@@ -15,9 +15,13 @@ library (issue 14). The sidecar is one SQLite file (read-only once written) with
   ``by-domain`` of the domain, which is what the query's domain test does). A key that has
   no list has an empty answer. A parameterless query that has a bulk form (the same rows,
   totally ordered by projected columns: ``one-sided-relations``, ``review-queue``,
-  ``dangling-references``) is written from it. Lists are numbered by a digest of (query,
+  ``dangling-references``) is written from it. A full build does not run the bulk
+  queries on the store: :mod:`.bulk_facts` reads the triples they are made of into SQLite and
+  runs their SQL translations (``queries/bulk/<name>.sql``, the same rows), sorted by the
+  ``.rq``'s ORDER BY; the incremental build (:mod:`.answers_update`) runs the ``.rq`` restricted
+  to what changed. Lists are numbered by a digest of (query,
   key) (:func:`list_id`), entity and community groups too (:func:`group_id`), so that an
-  incremental build (:mod:`.answers_update`) numbers what it adds as a full build does.
+  incremental build numbers what it adds as a full build does.
 - ``pattern`` / ``member``: the patterns (in slug order) and which entities and communities
   each belongs to: ``similar`` counts shared ones at request time (:mod:`.answers`);
 - ``text``: the lower-cased title, aliases, keywords and summary of every pattern in an
@@ -27,7 +31,8 @@ library (issue 14). The sidecar is one SQLite file (read-only once written) with
   its neighbours, each with the kinds of the step (``enables`` = stated by this node,
   ``^enables`` = by the neighbour): ``path`` searches it from both ends (:mod:`.answers`).
 
-Cells are stored compactly (IRIs as ``"<prefix id>:<local part>"``, literals as
+Cells are stored compactly (IRIs as ``"<prefix id>:<local part>"``, the prefixes the bulk
+lists use numbered in IRI order, any other one after them by first use; literals as
 ``[lexical form, datatype or @language]``) and decoded into SPARQL JSON terms equal to what
 the live query returns; ``tests/queries/test_precomputed.py`` pins every precomputed answer
 of the shared corpus to the live query. The writer is registered as a sidecar writer
@@ -55,7 +60,8 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Store
 from patternkg.converter.namespaces import PKG, XSD
 
 from .catalogue import QUERIES_DIR, load_catalogue, page
-from .row_order import RowOrder, unordered
+from .bulk_facts import BulkFacts
+from .row_order import RowOrder
 
 __all__ = ["ANSWERS_FILE", "FORMAT_VERSION", "BulkQuery", "group_id", "list_id", "load_bulk", "write_answers"]
 
@@ -253,18 +259,22 @@ def partial_answers(directory: Path, *, copy_of: Path | None = None) -> Iterator
 
 def write_answers(store: Store, directory: Path, report: Any = None) -> Path:
     """Write ``directory/answers.sqlite`` for *store* (complete, not changed here); returns its path."""
+    directory = Path(directory)
     with partial_answers(directory) as db:
         db.executescript(_SCHEMA)
         encoder = CellEncoder()
         writer = _ListWriter(db)
-        _whole_answers(store, writer, encoder)
-        _pattern_index(store, db, encoder)
-        _path_index(store, db)
+        with BulkFacts(store, db, directory, store_path=_store_path(directory)) as facts:
+            _bulk_answers(facts, writer, encoder)
+            _whole_answers(store, writer, encoder)
+            writer.close()
+            _pattern_index(store, db, encoder, members=facts.members(), texts=facts.texts())
+            _path_index(store, db, steps=facts.steps())
         db.executemany("INSERT INTO prefix VALUES (?, ?)", [(n, p) for p, n in encoder.prefixes.items()])
         db.executemany("INSERT INTO meta VALUES (?, ?)", [("format_version", str(FORMAT_VERSION)),
                                                            ("lists", json.dumps(writer.keys, sort_keys=True))])
         db.executescript(_INDEXES)
-    return Path(directory) / ANSWERS_FILE
+    return directory / ANSWERS_FILE
 
 
 class _ListWriter:
@@ -288,6 +298,14 @@ class _ListWriter:
         if len(self.pending) >= 50_000:
             self.flush()
 
+    def declare(self, query: str, key: str, total: int) -> int:
+        """The id of list (*query*, *key*), whose *total* rows are written by the caller."""
+        ident = self.ids.get((query, key))
+        if ident is None:
+            ident = self._new(query, key)
+        self.counts[ident] = total
+        return ident
+
     def ensure(self, query: str, key: str) -> None:
         if (query, key) not in self.ids:
             self._new(query, key)
@@ -310,6 +328,7 @@ class _ListWriter:
 
 
 def _whole_answers(store: Store, writer: _ListWriter, encoder: CellEncoder) -> None:
+    """The parameterless queries without a bulk form (``stats``), run as they are."""
     catalogue = load_catalogue()
     bulk = load_bulk()
     for query in catalogue.values():
@@ -319,59 +338,42 @@ def _whole_answers(store: Store, writer: _ListWriter, encoder: CellEncoder) -> N
             for solution in store.query(page(query.sparql, None)):
                 writer.add(query.name, "", encoder.row(solution, columns))
             writer.keys[query.name] = []
+
+
+def _store_path(directory: Path) -> Path | None:
+    """The store of generation *directory* (see :mod:`patternkg.converter.storedir`), if it is one."""
+    path = directory / "store"
+    return path if (path / "CURRENT").is_file() else None
+
+
+def _bulk_answers(facts: BulkFacts, writer: _ListWriter, encoder: CellEncoder) -> None:
+    """The lists of every bulk query, computed by SQLite from the store's *facts*; numbers the IRI
+    prefixes (in IRI order) in *encoder*."""
+    catalogue = load_catalogue()
+    bulk = load_bulk()
+    columns = {name: catalogue[name].column_names for name in bulk}
     needed = {other for spec in bulk.values() for other, _ in spec.filter.values()}
-    members: dict[str, dict[str, list[str]]] = {}  # query -> pattern IRI -> keys of its lists
+    for name in bulk:
+        facts.result(name, columns[name])
+    encoder.prefixes = facts.number_prefixes()
+    members: dict[str, str] = {}  # query -> its table of (pattern, list key) pairs
     for name in _order(bulk):
         spec = bulk[name]
-        columns = catalogue[name].column_names
-        memberships = members.setdefault(name, defaultdict(list)) if name in needed else None
-        filters = [(members[other], column) for other, column in spec.filter.values()]
+        if len(spec.key) > 1:
+            raise ValueError(f"{spec.path}: a bulk query has at most one key")
+        key = spec.key[0] if spec.key else None
+        order = RowOrder(spec.sparql, columns[name], skip=spec.key, source=str(spec.path))
+        filters = len(spec.filter)
+        groups = [None, *((members[other], column, i) for i, (other, column) in enumerate(spec.filter.values()))]
+        for group in groups:
+            ids = {k: writer.declare(name, k, total)
+                   for k, total in facts.list_keys(name, key, filters=filters, group=group)}
+            facts.write_rows(name, key, columns[name], order, ids, filters=filters, group=group)
         if not spec.key:
             writer.ensure(name, "")
-        extra = [c for c in ["pattern", *(column for _, column in filters)] if c not in columns]
-        at = {c: i for i, c in enumerate(columns + extra)}
-        for key, cells in _sorted_rows(store, writer.db, spec, columns, extra):
-            row = encoder.stored(cells[:len(columns)])
-            pattern = cells[at["pattern"]] if memberships is not None else None
-            writer.add(name, key + "\t" * len(filters), row)
-            if pattern is not None:
-                if memberships is not None and (not memberships[pattern] or memberships[pattern][-1] != key):
-                    memberships[pattern].append(key)
-            for i, (of, column) in enumerate(filters):
-                subject = cells[at[column]]
-                for value in of.get(subject, ()) if isinstance(subject, str) else ():
-                    rest = ["" if j != i else value for j in range(len(filters))]
-                    writer.add(name, "\t".join([key, *rest]), row)
+        if name in needed:
+            members[name] = facts.grouped(name, key)
         writer.keys[name] = spec.key + list(spec.filter)
-    writer.close()
-
-
-def _sorted_rows(store: Store, db: sqlite3.Connection, spec: BulkQuery, columns: list[str],
-                 extra: list[str]) -> Iterator[tuple[str, list[Any]]]:
-    """(key, expanded cells of *columns* + *extra*) of every row of *spec*, in its ORDER BY.
-
-    Oxigraph runs the query unordered; SQLite sorts the rows (by key, then
-    :class:`~.row_order.RowOrder`) in a temporary table, spilling to disk, so memory stays
-    bounded whatever the number of rows."""
-    order = RowOrder(spec.sparql, columns, skip=spec.key, source=str(spec.path))
-    wanted = columns + extra
-    expanded = CellEncoder.expanded
-    db.execute("CREATE TEMP TABLE staging (key TEXT NOT NULL, sort BLOB NOT NULL, cells TEXT NOT NULL)")
-    try:
-        batch = []
-        for solution in store.query(unordered(spec.sparql)):
-            cells = [expanded(solution[c]) for c in wanted]
-            batch.append((key_text(solution[k] for k in spec.key), order.key(cells),
-                          _to_json(cells)))
-            if len(batch) >= 20_000:
-                db.executemany("INSERT INTO staging VALUES (?, ?, ?)", batch)
-                batch.clear()
-        db.executemany("INSERT INTO staging VALUES (?, ?, ?)", batch)
-        del batch
-        for key, cells in db.execute("SELECT key, cells FROM staging ORDER BY key, sort"):
-            yield key, json.loads(cells)
-    finally:
-        db.execute("DROP TABLE temp.staging")
 
 
 def _order(bulk: dict[str, BulkQuery]) -> list[str]:
@@ -406,8 +408,12 @@ _STEPS = "SELECT ?a ?kind ?b WHERE {{ VALUES ?kind {{ {kinds} }} ?a ?kind ?b }}"
     kinds=" ".join(f"<{PKG}{k}>" for k in PATH_KINDS))
 
 
-def _pattern_index(store: Store, db: sqlite3.Connection, encoder: CellEncoder) -> None:
-    """Patterns in slug order with their titles; entity (kind 0) and community (1) memberships."""
+def _pattern_index(store: Store, db: sqlite3.Connection, encoder: CellEncoder, *,
+                   members: Iterable[tuple[str, str, int]] | None = None,
+                   texts: Iterable[tuple[str, int, str]] | None = None) -> None:
+    """Patterns in slug order with their titles; entity (kind 0) and community (1) memberships;
+    their texts. *members* ((pattern IRI, group in N-Triples form, kind)) and *texts* ((pattern
+    IRI, rank, value)) are what :data:`_MEMBERS` and :data:`_TEXTS` ask the store when not given."""
     patterns: dict[str, tuple[str, list[Any]]] = {}
     for solution in store.query(_PATTERNS):
         iri = solution["pattern"].value
@@ -420,45 +426,50 @@ def _pattern_index(store: Store, db: sqlite3.Connection, encoder: CellEncoder) -
     db.executemany("INSERT INTO pattern VALUES (?, ?, ?, ?)",
                    ((ids[iri], iri, patterns[iri][0],
                      json.dumps(sorted(patterns[iri][1], key=json.dumps), ensure_ascii=False)) for iri in order))
+    if members is None:
+        members = ((s["pattern"].value, str(s["group"]), int(s["kind"].value)) for s in store.query(_MEMBERS)
+                   if isinstance(s["pattern"], NamedNode))
+    if texts is None:
+        texts = ((s["pattern"].value, int(s["rank"].value), s["value"].value) for s in store.query(_TEXTS)
+                 if isinstance(s["pattern"], NamedNode))
+
     def rows() -> Iterator[tuple[int, int, int]]:
-        for solution in store.query(_MEMBERS):
-            pattern = ids.get(solution["pattern"].value)
-            if pattern is None:
-                continue
-            kind = int(solution["kind"].value)
-            yield group_id(kind, str(solution["group"])), pattern, kind
+        for iri, group, kind in members:
+            pattern = ids.get(iri)
+            if pattern is not None:
+                yield group_id(kind, group), pattern, kind
 
     db.executemany("INSERT OR IGNORE INTO member VALUES (?, ?, ?)", rows())
 
-    def texts() -> Iterator[tuple[str, int, int]]:
-        for solution in store.query(_TEXTS):
-            pattern = ids.get(solution["pattern"].value)
-            value = solution["value"]
+    def text_rows() -> Iterator[tuple[str, int, int]]:
+        for iri, rank, value in texts:
+            pattern = ids.get(iri)
             if pattern is not None:
                 # LCASE(STR(?value)) of search.rq; an IRI's STR is the IRI itself
-                yield value.value.lower(), pattern, int(solution["rank"].value)
+                yield value.lower(), pattern, rank
 
-    db.executemany("INSERT INTO text (value, pattern, field) VALUES (?, ?, ?)", texts())
+    db.executemany("INSERT INTO text (value, pattern, field) VALUES (?, ?, ?)", text_rows())
 
 
-def _path_index(store: Store, db: sqlite3.Connection) -> None:
-    """Every node of the curated relationship graph (IRI order) and its neighbours with step kinds.
+def _path_index(store: Store, db: sqlite3.Connection, *, steps: Iterable[tuple[str, str, str]] | None = None) -> None:
+    """Every node of the curated relationship graph (IRI order) and its neighbours with step kinds;
+    *steps* ((IRI, kind IRI, IRI)) are what :data:`_STEPS` asks the store when not given.
 
     Held as integers while reading (each IRI once; a step is one packed int per direction:
     node, neighbour, kind bit), so the index of a 100k library fits in tens of MB."""
     numbers: dict[str, int] = {}  # IRI -> number in reading order
     kinds = {f"{PKG}{k}": n for n, k in enumerate(PATH_KINDS)}
     width = len(PATH_KINDS) * 2  # kind bits: stated, then "^" (stated by the neighbour)
-    steps = array("Q")
-    for solution in store.query(_STEPS):
-        a, b = solution["a"], solution["b"]
-        if not isinstance(a, NamedNode) or not isinstance(b, NamedNode):
-            continue
-        kind = kinds[solution["kind"].value]
-        x = numbers.setdefault(a.value, len(numbers))
-        y = numbers.setdefault(b.value, len(numbers))
-        steps.append((x << 32 | y) << 5 | kind)
-        steps.append((y << 32 | x) << 5 | (kind + len(PATH_KINDS)))
+    pairs = array("Q")
+    if steps is None:
+        steps = ((s["a"].value, s["kind"].value, s["b"].value) for s in store.query(_STEPS)
+                 if isinstance(s["a"], NamedNode) and isinstance(s["b"], NamedNode))
+    for a, kind_iri, b in steps:
+        kind = kinds[kind_iri]
+        x = numbers.setdefault(a, len(numbers))
+        y = numbers.setdefault(b, len(numbers))
+        pairs.append((x << 32 | y) << 5 | kind)
+        pairs.append((y << 32 | x) << 5 | (kind + len(PATH_KINDS)))
     order = sorted(numbers)
     ids = [0] * len(order)  # reading number -> id (IRI order)
     for n, iri in enumerate(order):
@@ -467,8 +478,8 @@ def _path_index(store: Store, db: sqlite3.Connection) -> None:
     db.executemany("INSERT INTO node VALUES (?, ?)", enumerate(order))
     del order
     # (node id, neighbour id, kind bit), in node then neighbour order
-    packed = sorted(((ids[s >> 37] << 32 | ids[(s >> 5) & 0xFFFFFFFF]) << 5 | (s & 31)) for s in steps)
-    del steps
+    packed = sorted(((ids[s >> 37] << 32 | ids[(s >> 5) & 0xFFFFFFFF]) << 5 | (s & 31)) for s in pairs)
+    del pairs
     labels = [PATH_KINDS[k] if k < len(PATH_KINDS) else "^" + PATH_KINDS[k - len(PATH_KINDS)] for k in range(width)]
 
     def adjacency() -> Iterator[tuple[int, str]]:

@@ -1,0 +1,23 @@
+-- enablers.rq over the fact tables of server/bulk_facts.py (see by-domain.sql).
+SELECT t.o AS target, q.s AS enabler, slug.o AS slug, title.o AS title, weight.o AS weight,
+       '"curated"' AS source, description.o AS description
+FROM kind AS k
+JOIN enabling_relationship AS r ON r.s = k.s
+JOIN target AS t ON t.s = k.s
+JOIN qualified_relationship AS q ON q.o = k.s
+JOIN slug ON slug.s = q.s
+LEFT JOIN weight ON weight.s = k.s
+LEFT JOIN description ON description.s = k.s
+LEFT JOIN title ON title.s = q.s
+WHERE k.o = '<https://w3id.org/patternkg/ontology#enables>'
+UNION ALL
+SELECT t.o, q.s, slug.o, title.o, confidence.o, '"inferred"', reason.o
+FROM kind AS k
+JOIN enabling_inferred_link AS i ON i.s = k.s
+JOIN target AS t ON t.s = k.s
+JOIN qualified_inferred_link AS q ON q.o = k.s
+JOIN slug ON slug.s = q.s
+LEFT JOIN confidence ON confidence.s = k.s
+LEFT JOIN reason ON reason.s = k.s
+LEFT JOIN title ON title.s = q.s
+WHERE k.o = '<https://w3id.org/patternkg/ontology#enables>'
