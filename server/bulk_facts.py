@@ -326,8 +326,9 @@ def _helper_process(store_path: Path, database: Path, tables: list[str]) -> subp
     """A started process filling *tables* into the SQLite file *database* from the store at
     *store_path* (a fresh interpreter running this module: nothing of the caller is inherited)."""
     database.unlink(missing_ok=True)
-    return subprocess.Popen([sys.executable, "-m", __name__, str(store_path), str(database), *tables],
-                            stdin=subprocess.DEVNULL)
+    # -P and the cwd: a folder named patternkg where the build was started must not shadow the package
+    return subprocess.Popen([sys.executable, "-P", "-m", __name__, str(Path(store_path).resolve()),
+                             str(database.resolve()), *tables], stdin=subprocess.DEVNULL, cwd=database.parent)
 
 
 def _result_table(name: str) -> str:
