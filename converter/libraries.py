@@ -286,11 +286,14 @@ class UnionView:
     """A store whose queries see the union of all its graphs (what a server serves): given to
     the sidecar writers of a multi-library build, which query the default graph."""
 
+    default_graph_is_union = True  # what writers that read triples themselves look at
+
     def __init__(self, store: Store) -> None:
         self._store = store
 
     def query(self, query: str, **options: Any) -> Any:
-        return self._store.query(query, use_default_graph_as_union=True, **options)
+        options.setdefault("use_default_graph_as_union", True)
+        return self._store.query(query, **options)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)

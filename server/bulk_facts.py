@@ -125,10 +125,11 @@ def _integer(n: int) -> str:
 
 
 class BulkFacts:
-    """The fact tables of *store* in a scratch database beside the sidecar *db* (in *directory*)."""
+    """The fact tables of *store* in a scratch database beside the sidecar *db* (in *directory*);
+    with *union*, of the union of its graphs (the default graph a multi-library store serves)."""
 
     def __init__(self, store: Store, db: sqlite3.Connection, directory: Path, *,
-                 store_path: Path | None = None) -> None:
+                 store_path: Path | None = None, union: bool = False) -> None:
         self.db = db
         self.path = Path(directory) / _SCRATCH.format(part="", pid=os.getpid())
         self.helper_path = Path(directory) / _SCRATCH.format(part="-helper", pid=os.getpid())
@@ -140,7 +141,7 @@ class BulkFacts:
             db.execute(f"PRAGMA facts.cache_size={CACHE_PAGES}")
             db.create_function("pkg_token", 1, _token, deterministic=True)
             db.create_function("pkg_integer", 1, _integer, deterministic=True)
-            self._read(store, store_path)
+            self._read(store, store_path, union)
         except BaseException:
             self.close()
             raise
@@ -163,16 +164,16 @@ class BulkFacts:
 
     # -- reading the store -------------------------------------------------------------------
 
-    def _read(self, store: Store, store_path: Path | None) -> None:
+    def _read(self, store: Store, store_path: Path | None, union: bool) -> None:
         """Fill the fact tables: half of them (by size) in a second process when the store can be
         opened again by *store_path* (reading is decoding terms in Oxigraph, which holds the GIL)."""
         db = self.db
         if store_path is None:
-            _fill(db, "facts", store, list(TABLES))
+            _fill(db, "facts", store, list(TABLES), union=union)
         else:
-            helper = _helper_process(store_path, self.helper_path, list(HELPER_TABLES))
+            helper = _helper_process(store_path, self.helper_path, list(HELPER_TABLES), union)
             try:
-                _fill(db, "facts", store, [t for t in TABLES if t not in HELPER_TABLES])
+                _fill(db, "facts", store, [t for t in TABLES if t not in HELPER_TABLES], union=union)
             except BaseException:
                 helper.kill()
                 helper.wait()
@@ -282,16 +283,19 @@ class BulkFacts:
         return table
 
 
-def _fill(db: sqlite3.Connection, schema: str, store: Store, tables: list[str]) -> None:
-    """Create *tables* (of :data:`TABLES`) in *schema* of *db*, filled from *store*, and index them."""
-    graph = DefaultGraph()
+def _fill(db: sqlite3.Connection, schema: str, store: Store, tables: list[str], *, union: bool = False) -> None:
+    """Create *tables* (of :data:`TABLES`) in *schema* of *db*, filled from *store*, and index them.
+    With *union*, from every graph, as Oxigraph's union default graph has them (a triple in two
+    graphs is two rows there too)."""
+    graph = None if union else DefaultGraph()
+    options = {"use_default_graph_as_union": True} if union else {}
     for table in tables:
         columns, sources, indexes = TABLES[table]
         db.execute(f"CREATE TABLE {schema}.{table} ({', '.join(f'{c} TEXT NOT NULL' for c in columns)})")
         insert = f"INSERT INTO {schema}.{table} VALUES ({', '.join('?' * len(columns))})"
         for source in sources:
             if isinstance(source, str):  # a query projecting the columns
-                rows: Iterator[tuple[str, ...]] = (tuple(str(t) for t in solution) for solution in store.query(source))
+                rows: Iterator[tuple[str, ...]] = (tuple(str(t) for t in solution) for solution in store.query(source, **options))
             else:
                 predicate, obj, extra, value = source
                 quads = store.quads_for_pattern(None, NamedNode(predicate), None if obj is None else NamedNode(obj), graph)
@@ -312,23 +316,23 @@ def _fill(db: sqlite3.Connection, schema: str, store: Store, tables: list[str]) 
             db.execute(f"CREATE INDEX {schema}.{table}_{n} ON {table} ({', '.join(index)})")
 
 
-def _read_in_helper(store_path: str, database: str, tables: list[str]) -> None:
+def _read_in_helper(store_path: str, database: str, tables: list[str], union: bool) -> None:
     db = sqlite3.connect(database)
     db.execute("PRAGMA journal_mode=OFF")
     db.execute("PRAGMA synchronous=OFF")
     db.execute(f"PRAGMA cache_size={CACHE_PAGES}")
-    _fill(db, "main", Store.read_only(store_path), tables)
+    _fill(db, "main", Store.read_only(store_path), tables, union=union)
     db.commit()
     db.close()
 
 
-def _helper_process(store_path: Path, database: Path, tables: list[str]) -> subprocess.Popen:
+def _helper_process(store_path: Path, database: Path, tables: list[str], union: bool) -> subprocess.Popen:
     """A started process filling *tables* into the SQLite file *database* from the store at
     *store_path* (a fresh interpreter running this module: nothing of the caller is inherited)."""
     database.unlink(missing_ok=True)
     # -P and the cwd: a folder named patternkg where the build was started must not shadow the package
     return subprocess.Popen([sys.executable, "-P", "-m", __name__, str(Path(store_path).resolve()),
-                             str(database.resolve()), *tables], stdin=subprocess.DEVNULL, cwd=database.parent)
+                             str(database.resolve()), "union" if union else "default", *tables], stdin=subprocess.DEVNULL, cwd=database.parent)
 
 
 def _result_table(name: str) -> str:
@@ -366,5 +370,5 @@ def _cells(terms: list[str]) -> list[tuple[str, str, str | None, str, bytes]]:
     return out
 
 
-if __name__ == "__main__":  # the helper process of BulkFacts: STORE DATABASE TABLE...
-    _read_in_helper(sys.argv[1], sys.argv[2], sys.argv[3:])
+if __name__ == "__main__":  # the helper process of BulkFacts: STORE DATABASE union|default TABLE...
+    _read_in_helper(sys.argv[1], sys.argv[2], sys.argv[4:], sys.argv[3] == "union")

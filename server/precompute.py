@@ -267,7 +267,9 @@ def write_answers(store: Store, directory: Path, report: Any = None) -> Path:
         db.executescript(_SCHEMA)
         encoder = CellEncoder()
         writer = _ListWriter(db)
-        with BulkFacts(store, db, directory, store_path=_store_path(directory)) as facts:
+        # a multi-library store's writers get a view whose queries see the union of its graphs
+        union = bool(getattr(store, "default_graph_is_union", False))
+        with BulkFacts(store, db, directory, store_path=_store_path(directory), union=union) as facts:
             _bulk_answers(facts, writer, encoder)
             _whole_answers(store, writer, encoder)
             writer.close()
