@@ -104,6 +104,8 @@ TABLES: dict[str, tuple[tuple[str, ...], list[Any], list[tuple[str, ...]]]] = {
 }
 #: the tables a helper process reads, when there is one: about half of the triples
 HELPER_TABLES = ("target", "kind", "reason", "kind_name", "weight", "backed_by", "grouping", "searchable")
+#: a store smaller than this on disk is read by one process (starting a helper costs about a second)
+HELPER_MIN_BYTES = 64 * 1024 * 1024
 _SCRATCH = ".answers-facts{part}.partial-{pid}"
 CACHE_PAGES = 16_384  # of 4 KiB: SQLite's page cache for the scratch database (64 MiB)
 _BATCH = 50_000
@@ -166,9 +168,10 @@ class BulkFacts:
 
     def _read(self, store: Store, store_path: Path | None, union: bool) -> None:
         """Fill the fact tables: half of them (by size) in a second process when the store can be
-        opened again by *store_path* (reading is decoding terms in Oxigraph, which holds the GIL)."""
+        opened again by *store_path* (reading is decoding terms in Oxigraph, which holds the GIL)
+        and is big enough to repay starting one (:data:`HELPER_MIN_BYTES` on disk)."""
         db = self.db
-        if store_path is None:
+        if store_path is None or _disk_size(store_path) < HELPER_MIN_BYTES:
             _fill(db, "facts", store, list(TABLES), union=union)
         else:
             helper = _helper_process(store_path, self.helper_path, list(HELPER_TABLES), union)
@@ -281,6 +284,10 @@ class BulkFacts:
                         f"FROM facts.{_result_table(name)} AS r WHERE r.pattern LIKE '<%'")
         self.db.execute(f"CREATE INDEX facts.{table}_pattern ON {table} (pattern)")
         return table
+
+
+def _disk_size(directory: Path) -> int:
+    return sum(entry.stat().st_size for entry in os.scandir(directory) if entry.is_file())
 
 
 def _fill(db: sqlite3.Connection, schema: str, store: Store, tables: list[str], *, union: bool = False) -> None:
