@@ -5,19 +5,20 @@ being written), it reads the triples the bulk queries (``queries/bulk/*.rq``) ar
 predicate at a time (:data:`TABLES`: each a streaming index scan, no join in Oxigraph), into
 tables of a scratch database beside the sidecar, with terms in N-Triples form; when the store
 can be opened again by path, a helper process reads half of them meanwhile.
-:meth:`BulkFacts.write` then runs each bulk query's SQL translation (``queries/bulk/<name>.sql``,
-the same rows as the ``.rq``), and writes its lists -- sorted by the ``.rq``'s ``ORDER BY``
-(:class:`~.row_order.RowOrder` keys of each distinct term, compared by SQLite), numbered
-by :func:`~.precompute.list_id`, the rows encoded as :class:`~.precompute.CellEncoder` encodes
-them -- into the ``rows``/``lists`` tables, exactly what :mod:`.precompute` wrote from the
-SPARQL queries: ``tests/queries/test_precomputed.py`` pins the lists to the live queries and
-``tests/converter/test_incremental.py`` to the rows the incremental writer
-(:mod:`.answers_update`, which runs the ``.rq`` files restricted to the changed patterns) splices.
-IRI prefixes are numbered in IRI order over the prefixes the rows use.
+:meth:`BulkFacts.result` runs each bulk query's SQL translation (``queries/bulk/<name>.sql``,
+the same rows as the ``.rq``) into a table, :meth:`~BulkFacts.list_keys` and
+:meth:`~BulkFacts.write_rows` write its lists -- sorted by the ``.rq``'s ``ORDER BY``
+(:class:`~.row_order.RowOrder` keys of each distinct term, compared by SQLite), the rows
+encoded as :class:`~.precompute.CellEncoder` encodes them -- into the sidecar's ``rows``
+table (driven by :func:`~.precompute.write_answers`). ``tests/queries/test_precomputed.py``
+pins the lists to the live queries and ``tests/converter/test_incremental.py`` to the rows
+the incremental writer (:mod:`.answers_update`, which runs the ``.rq`` files restricted to
+the changed patterns) splices. IRI prefixes are numbered in IRI order.
 
-Why: the SPARQL bulk queries cost 200 s and a 450 MiB hash-join peak on a 100k library
-(18 M triples); the same joins over these tables cost SQLite a fraction of that, with its
-page cache bounded (:data:`CACHE_PAGES`). The scratch file is removed when done or on failure.
+Why: on a 100k library (18 M triples) the SPARQL bulk queries' hash joins were the build's
+memory peak (+450 MiB); SQLite's page cache here is bounded (:data:`CACHE_PAGES` per
+database). The time is about the same (reading the triples costs what the joins did:
+docs/benchmarks.md). The scratch files are removed when done or on failure.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pyoxigraph import DefaultGraph, NamedNode, RdfFormat, Store, parse
+from pyoxigraph import DefaultGraph, Literal, NamedNode, RdfFormat, Store, parse
 
 from patternkg.converter.namespaces import PKG
 
@@ -55,8 +56,7 @@ _ENABLING = f"SELECT ?rel WHERE {{ ?rel <{PKG}relationshipKind> <{PKG}enables> ;
 
 def _nt_literal(value: str) -> str:
     """A simple literal in N-Triples form."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
-    return f'"{escaped}"'
+    return str(Literal(value))
 
 
 def _triples(local: str, *, obj: str | None = None, extra: str | None = None,
@@ -67,8 +67,8 @@ def _triples(local: str, *, obj: str | None = None, extra: str | None = None,
 
 
 #: table -> (columns, sources of its rows, indexes). A source is made by :func:`_triples`, or
-#: is a query whose solutions are the rows. Terms are in N-Triples form. ``member``, ``text``
-#: and ``direct`` also make the ``pattern``/``member``/``text`` and ``node``/``adjacency`` tables
+#: is a query whose solutions are the rows. Terms are in N-Triples form. ``grouping``,
+#: ``searchable`` and ``direct`` also make the ``pattern``/``member``/``text`` and ``node``/``adjacency`` tables
 #: of the sidecar (see :mod:`.precompute`).
 TABLES: dict[str, tuple[tuple[str, ...], list[Any], list[tuple[str, ...]]]] = {
     "slug": (("s", "o"), [_triples("slug")], [("s", "o")]),
@@ -138,9 +138,7 @@ class BulkFacts:
         self.path.unlink(missing_ok=True)
         db.execute("ATTACH DATABASE ? AS facts", (str(self.path),))
         try:
-            db.execute("PRAGMA facts.journal_mode=OFF")
-            db.execute("PRAGMA facts.synchronous=OFF")
-            db.execute(f"PRAGMA facts.cache_size={CACHE_PAGES}")
+            _scratch(db, "facts")
             db.create_function("pkg_token", 1, _token, deterministic=True)
             db.create_function("pkg_integer", 1, _integer, deterministic=True)
             self._read(store, store_path, union)
@@ -185,7 +183,7 @@ class BulkFacts:
                 raise RuntimeError(f"reading the facts of {store_path} failed in a helper process "
                                    f"(exit code {helper.returncode})")
             db.execute("ATTACH DATABASE ? AS facts_helper", (str(self.helper_path),))
-            db.execute(f"PRAGMA facts_helper.cache_size={CACHE_PAGES}")
+            db.execute(f"PRAGMA facts_helper.cache_size={CACHE_PAGES}")  # only read from here on
         db.execute("CREATE TABLE facts.cell (nt TEXT PRIMARY KEY, pre TEXT NOT NULL, prefix TEXT, "
                    "post TEXT NOT NULL, sort BLOB NOT NULL, compact TEXT) WITHOUT ROWID")
 
@@ -286,6 +284,13 @@ class BulkFacts:
         return table
 
 
+def _scratch(db: sqlite3.Connection, schema: str) -> None:
+    """A scratch database: nothing to recover after a crash (it is removed), a bounded cache."""
+    db.execute(f"PRAGMA {schema}.journal_mode=OFF")
+    db.execute(f"PRAGMA {schema}.synchronous=OFF")
+    db.execute(f"PRAGMA {schema}.cache_size={CACHE_PAGES}")
+
+
 def _disk_size(directory: Path) -> int:
     return sum(entry.stat().st_size for entry in os.scandir(directory) if entry.is_file())
 
@@ -325,9 +330,7 @@ def _fill(db: sqlite3.Connection, schema: str, store: Store, tables: list[str], 
 
 def _read_in_helper(store_path: str, database: str, tables: list[str], union: bool) -> None:
     db = sqlite3.connect(database)
-    db.execute("PRAGMA journal_mode=OFF")
-    db.execute("PRAGMA synchronous=OFF")
-    db.execute(f"PRAGMA cache_size={CACHE_PAGES}")
+    _scratch(db, "main")
     _fill(db, "main", Store.read_only(store_path), tables, union=union)
     db.commit()
     db.close()
@@ -348,7 +351,7 @@ def _result_table(name: str) -> str:
 
 def _cells(terms: list[str]) -> list[tuple[str, str, str | None, str, bytes]]:
     """(N-Triples form, compact cell before and after its prefix number, prefix, sort key) of *terms*."""
-    from .precompute import CellEncoder, _to_json
+    from .precompute import CellEncoder, _to_json, split_iri
 
     literals = [nt for nt in terms if nt.startswith('"')]
     parsed = {}
@@ -364,14 +367,13 @@ def _cells(terms: list[str]) -> list[tuple[str, str, str | None, str, bytes]]:
         else:
             cell = CellEncoder.expanded(parsed[nt])
         sort = term_key(cell)
+        # compact = pre + prefix number + post (see CellEncoder.compact)
         if isinstance(cell, str):
-            cut = max(cell.rfind("/"), cell.rfind("#")) + 1
-            out.append((nt, '"', cell[:cut], ":" + _to_json(cell[cut:])[1:], sort))
+            prefix, local = split_iri(cell)
+            out.append((nt, '"', prefix, ":" + _to_json(local)[1:], sort))
         elif isinstance(cell, list) and len(cell) == 2 and not cell[1].startswith("@"):
-            datatype = cell[1]
-            cut = max(datatype.rfind("/"), datatype.rfind("#")) + 1
-            out.append((nt, "[" + _to_json(cell[0]) + ',"', datatype[:cut],
-                        ":" + _to_json(datatype[cut:])[1:] + "]", sort))
+            prefix, local = split_iri(cell[1])
+            out.append((nt, "[" + _to_json(cell[0]) + ',"', prefix, ":" + _to_json(local)[1:] + "]", sort))
         else:
             out.append((nt, _to_json(cell), None, "", sort))
     return out

@@ -47,6 +47,7 @@ import os
 import re
 import shutil
 import sqlite3
+import time
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -167,12 +168,11 @@ class CellEncoder:
         self._iris: dict[int, str] = {}
 
     def iri(self, value: str) -> str:
-        cut = max(value.rfind("/"), value.rfind("#")) + 1
-        prefix = value[:cut]
+        prefix, local = split_iri(value)
         number = self.prefixes.get(prefix)
         if number is None:
             number = self.prefixes[prefix] = len(self.prefixes)
-        return f"{number}:{value[cut:]}"
+        return f"{number}:{local}"
 
     def iri_of(self, compact: str) -> str:
         """The IRI of a compact IRI cell."""
@@ -214,6 +214,12 @@ class CellEncoder:
     def stored(self, cells: list[Any]) -> str:
         """A row of expanded cells as stored (compact cells, as JSON)."""
         return _to_json([self.compact(c) for c in cells])
+
+
+def split_iri(value: str) -> tuple[str, str]:
+    """(prefix, local part) of an IRI as a stored cell numbers it: cut after its last ``/`` or ``#``."""
+    cut = max(value.rfind("/"), value.rfind("#")) + 1
+    return value[:cut], value[cut:]
 
 
 def _with_iris(cell: Any, convert: Any) -> Any:
@@ -351,18 +357,24 @@ def _store_path(directory: Path) -> Path | None:
     return path if (path / "CURRENT").is_file() else None
 
 
-def _bulk_answers(facts: BulkFacts, writer: _ListWriter, encoder: CellEncoder) -> None:
+def _bulk_answers(facts: BulkFacts, writer: _ListWriter, encoder: CellEncoder, *,
+                  seconds: dict[str, float] | None = None) -> None:
     """The lists of every bulk query, computed by SQLite from the store's *facts*; numbers the IRI
-    prefixes (in IRI order) in *encoder*."""
+    prefixes (in IRI order) in *encoder*. *seconds*, when given, gets each query's time
+    (``tests/benchmarks/bench_answers.py``)."""
     catalogue = load_catalogue()
     bulk = load_bulk()
     columns = {name: catalogue[name].column_names for name in bulk}
     needed = {other for spec in bulk.values() for other, _ in spec.filter.values()}
+    spent: dict[str, float] = defaultdict(float)
     for name in bulk:
+        started = time.perf_counter()
         facts.result(name, columns[name])
+        spent[name] += time.perf_counter() - started
     encoder.prefixes = facts.number_prefixes()
     members: dict[str, str] = {}  # query -> its table of (pattern, list key) pairs
     for name in _order(bulk):
+        started = time.perf_counter()
         spec = bulk[name]
         if len(spec.key) > 1:
             raise ValueError(f"{spec.path}: a bulk query has at most one key")
@@ -379,6 +391,9 @@ def _bulk_answers(facts: BulkFacts, writer: _ListWriter, encoder: CellEncoder) -
         if name in needed:
             members[name] = facts.grouped(name, key)
         writer.keys[name] = spec.key + list(spec.filter)
+        spent[name] += time.perf_counter() - started
+    if seconds is not None:
+        seconds.update(spent)
 
 
 def _order(bulk: dict[str, BulkQuery]) -> list[str]:

@@ -63,7 +63,7 @@ def by_sparql(store: Store, spec: precompute.BulkQuery, columns: list[str]) -> d
 
 
 class ByFacts:
-    """The facts writer, timed part by part, into a scratch sidecar in *directory*."""
+    """The facts writer (``precompute._bulk_answers``), timed, into a scratch sidecar in *directory*."""
 
     def __init__(self, store: Store, store_path: Path, directory: Path) -> None:
         self.db = sqlite3.connect(directory / "answers.sqlite")
@@ -72,30 +72,10 @@ class ByFacts:
         self.facts = bulk_facts.BulkFacts(store, self.db, directory, store_path=store_path)
         self.read_seconds = time.perf_counter() - started
         self.writer = precompute._ListWriter(self.db)
-        self.catalogue, self.bulk = load_catalogue(), precompute.load_bulk()
-        self.columns = {name: self.catalogue[name].column_names for name in self.bulk}
+        encoder = precompute.CellEncoder()
         self.seconds: dict[str, float] = {}
-        for name in self.bulk:
-            started = time.perf_counter()
-            self.facts.result(name, self.columns[name])
-            self.seconds[name] = time.perf_counter() - started
-        started = time.perf_counter()
-        self.prefixes = {n: p for p, n in self.facts.number_prefixes().items()}
-        self.read_seconds += time.perf_counter() - started
-        groups: dict[str, str] = {}
-        for name in precompute._order(self.bulk):
-            spec = self.bulk[name]
-            started = time.perf_counter()
-            key = spec.key[0] if spec.key else None
-            order = RowOrder(spec.sparql, self.columns[name], skip=spec.key, source=str(spec.path))
-            filters = len(spec.filter)
-            for group in [None, *((groups[o], c, i) for i, (o, c) in enumerate(spec.filter.values()))]:
-                ids = {k: self.writer.declare(name, k, total)
-                       for k, total in self.facts.list_keys(name, key, filters=filters, group=group)}
-                self.facts.write_rows(name, key, self.columns[name], order, ids, filters=filters, group=group)
-            if any(name == other for s in self.bulk.values() for other, _ in s.filter.values()):
-                groups[name] = self.facts.grouped(name, key)
-            self.seconds[name] += time.perf_counter() - started
+        precompute._bulk_answers(self.facts, self.writer, encoder, seconds=self.seconds)
+        self.prefixes = {n: p for p, n in encoder.prefixes.items()}
 
     def lists(self, name: str) -> dict[str, list[list]]:
         found = {}
