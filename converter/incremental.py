@@ -73,6 +73,7 @@ __all__ = ["FULL_BUILD_MIN", "FULL_BUILD_SHARE", "build_library", "code_fingerpr
 #: above this share of changed files (and FULL_BUILD_MIN files), a full build is cheaper
 FULL_BUILD_SHARE = 0.25
 FULL_BUILD_MIN = 256
+FACTS_FILE = "answers-facts.sqlite"  # a full build's FactFeed, in its scratch folder
 
 
 def code_fingerprint() -> str:
@@ -199,6 +200,8 @@ def build_library(
                                         report=lambda r: r, sources=roots, notify=notify)
 
         def fill_full(new: Store) -> BuildReport:
+            from patternkg.server.fact_feed import FactFeed
+
             state["scratch"] = _scratch(target)
             state["index"] = state["scratch"] / INDEX_FILE
             writer = IndexWriter(state["index"])
@@ -208,21 +211,30 @@ def build_library(
                 writer.add(source.relpath, source.display, result)
                 digests.append((source.relpath, result.digest))
 
+            feed = FactFeed(state["scratch"] / FACTS_FILE)
             try:
                 report = load_library(new, sources=roots, base_iri=base_iri, compact=compact,
                                       max_file_size=max_file_size, jobs=jobs, progress=progress, issued=issued,
-                                      recorder=record).report
+                                      recorder=record, facts=feed).report
                 void = _count(new, _void_subjects(new, Library(base_iri)))
                 writer.finish({"settings": settings, "data_triples": report.triples - void})
             except BaseException:
                 writer.abandon()
+                feed.abort()
                 raise
+            state["facts"] = feed.path
             state["digest"] = _source_digest(digests)
             state["build"] = {"kind": "full", "read": len(digests)}
             return report
 
-        return write_generation(target, fill_full, sidecars=[*writers, ("files", move_index)], metadata=metadata,
-                                report=lambda r: r, sources=roots, notify=notify)
+        def answers_from_facts(new: Store, directory: Path, report: Any) -> None:
+            from patternkg.server.precompute import write_answers
+
+            write_answers(new, directory, report, facts=state.pop("facts"))
+
+        full_writers = [(name, answers_from_facts if name == "answers" else fn) for name, fn in writers]
+        return write_generation(target, fill_full, sidecars=[*full_writers, ("files", move_index)],
+                                metadata=metadata, report=lambda r: r, sources=roots, notify=notify)
     finally:
         if "scratch" in state:
             shutil.rmtree(state["scratch"], ignore_errors=True)

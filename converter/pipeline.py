@@ -26,12 +26,13 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from multiprocessing import get_context
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from pyoxigraph import NamedNode, RdfFormat, Store
 
@@ -275,22 +276,21 @@ class SharedDescriptions:
 
 
 class _Loader:
-    """Bulk-loads N-Triples batches on a background thread (pyoxigraph releases the GIL)."""
+    """Hands N-Triples batches to *consume* on a background thread (bulk loading: pyoxigraph
+    releases the GIL; writing to a pipe: so does the write)."""
 
-    def __init__(self, store: Store):
-        self.store = store
+    def __init__(self, consume: Callable[[bytes], object], name: str = "patternkg-loader"):
+        self.consume = consume
         self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="patternkg-loader", daemon=True)
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
         while (batch := self.queue.get()) is not None:
             if self.error is None:
                 try:
-                    # lenient: skip re-validating IRIs pyoxigraph's NamedNode already
-                    # validated in the worker (some 10% of the load's CPU time).
-                    self.store.bulk_load(batch, format=RdfFormat.N_TRIPLES, lenient=True)
+                    self.consume(batch)
                 except BaseException as exc:  # re-raised in close()
                     self.error = exc
 
@@ -304,6 +304,14 @@ class _Loader:
         self.thread.join()
         if self.error is not None:
             raise self.error
+
+
+class FactSink(Protocol):
+    """What :func:`load_library` hands the triples it loads to (see its *facts*)."""
+
+    def write(self, ntriples: bytes) -> object: ...
+
+    def finish(self, renamed: Sequence[tuple[str, str]]) -> object: ...
 
 
 @dataclass
@@ -329,9 +337,13 @@ def load_library(
     issued: str | None = None,
     compact: bool = False,
     recorder: Callable[[SourceFile, FileResult], None] | None = None,
+    facts: FactSink | None = None,
 ) -> Conversion:
     """See the module docstring. *recorder*, when given, gets every file with its recorded
-    result (see :func:`convert_files`), in discovery order, before it is loaded."""
+    result (see :func:`convert_files`), in discovery order, before it is loaded. *facts*, when
+    given, is written every N-Triples line loaded into the store, and finished with the ids
+    rewritten (a :class:`~patternkg.server.fact_feed.FactFeed`: the answers sidecar's facts),
+    while the store is compacted."""
     started = time.perf_counter()
     library = Library(base_iri)
     files = discover(sources)
@@ -344,14 +356,17 @@ def load_library(
     recheck: set[str] = set()  # slugs whose pkg:backedBy needs the whole library (see derive_backing)
     dialects: dict[str, int] = defaultdict(int)
     bar = _progress(len(files), progress)
-    loader = _Loader(store)
+    # lenient: skip re-validating IRIs pyoxigraph's NamedNode already
+    # validated in the worker (some 10% of the load's CPU time).
+    loader = _Loader(lambda batch: store.bulk_load(batch, format=RdfFormat.N_TRIPLES, lenient=True))
+    feeder = None if facts is None else _Loader(facts.write, "patternkg-facts")
     batch: list[bytes] = []
     size = 0
     shared = SharedDescriptions()
     done, tail_from = 0, len(files) - min(len(files) // 5, TAIL_FILES)
+    results = _results(files, base_iri=base_iri, max_size=max_file_size, jobs=jobs or os.cpu_count() or 1,
+                       track=track, record=recorder is not None)
     try:
-        results = _results(files, base_iri=base_iri, max_size=max_file_size, jobs=jobs or os.cpu_count() or 1,
-                           track=track, record=recorder is not None)
         for source, result in zip(files, results):
             bar.update(1)
             done += 1
@@ -386,15 +401,19 @@ def load_library(
             if result.shared:
                 batch.append(shared.merge(result.shared))
             if size >= (BATCH_BYTES if done < tail_from else TAIL_BATCH_BYTES):
-                loader.put(b"".join(batch))
+                _put(b"".join(batch), loader, feeder)
                 batch, size = [], 0
         if batch:
-            loader.put(b"".join(batch))
+            _put(b"".join(batch), loader, feeder)
     finally:
+        results.close()  # stops the parser processes now, not when collected
         bar.close()
         loader.close()
-    _resolve_ids(store, library, slug_by_id, id_targets)
-    derive_backing(store, [library.pattern(slug) for slug in sorted(recheck)])
+        if feeder is not None:
+            feeder.close()
+    renamed = _resolve_ids(store, library, slug_by_id, id_targets)
+    derive_backing(store, [library.pattern(slug) for slug in sorted(recheck)],
+                   sink=None if facts is None else facts.write)
     report.patterns = len(files_by_slug)
     report.dialects = dict(dialects)
     report.duplicate_patterns = {s: f for s, f in files_by_slug.items() if len(f) > 1}
@@ -409,21 +428,37 @@ def load_library(
     store.extend(description)
     report.triples = data_triples + len(description)
     report.quads = report.triples
-    if compact:
-        # Each bulk load adds overlapping files to the store; a lookup visits every one.
-        # One full compaction makes queries on the finished store up to 2-4x faster.
-        compacting = time.perf_counter()
-        status = _status("compacting the store", progress)
-        store.optimize()
-        status.close()
-        report.compact_seconds = time.perf_counter() - compacting
+    with ThreadPoolExecutor(1, thread_name_prefix="patternkg-facts") as background:
+        finished = None
+        if facts is not None:
+            facts.write("".join(f"{q.subject} {q.predicate} {q.object} .\n" for q in description).encode())
+            # SQLite and Oxigraph's compaction both release the GIL: the two run side by side
+            finished = background.submit(facts.finish, [(str(old), str(new)) for old, new in renamed])
+        if compact:
+            # Each bulk load adds overlapping files to the store; a lookup visits every one.
+            # One full compaction makes queries on the finished store up to 2-4x faster.
+            compacting = time.perf_counter()
+            status = _status("compacting the store", progress)
+            store.optimize()
+            status.close()
+            report.compact_seconds = time.perf_counter() - compacting
+        if finished is not None:
+            finished.result()
     report.seconds = time.perf_counter() - started
     conversion.files_by_slug = dict(files_by_slug)
     return conversion
 
 
-def _resolve_ids(store: Store, library: Library, slug_by_id: dict[str, str], tokens: set[str]) -> None:
-    """Rewrite targets named by a pattern's ``pat_`` id to the pattern's slug IRI."""
+def _put(batch: bytes, *loaders: _Loader | None) -> None:
+    for loader in loaders:
+        if loader is not None:
+            loader.put(batch)
+
+
+def _resolve_ids(store: Store, library: Library, slug_by_id: dict[str, str],
+                 tokens: set[str]) -> list[tuple[NamedNode, NamedNode]]:
+    """Rewrite targets named by a pattern's ``pat_`` id to the pattern's slug IRI; returns the
+    (id IRI, slug IRI) pairs."""
     pairs = sorted((library.pattern(t), library.pattern(slug_by_id[t])) for t in tokens if t in slug_by_id)
     for start in range(0, len(pairs), 5000):
         chunk = pairs[start:start + 5000]
@@ -431,6 +466,7 @@ def _resolve_ids(store: Store, library: Library, slug_by_id: dict[str, str], tok
         values = " ".join(f"({old} {new})" for old, new in chunk)
         store.update(f"DELETE {{ ?s ?p ?old }} INSERT {{ ?s ?p ?new }} "
                      f"WHERE {{ VALUES (?old ?new) {{ {values} }} ?s ?p ?old }}")
+    return pairs
 
 
 #: Inferred links of the given patterns and the curated relationships that back them (see
@@ -447,14 +483,16 @@ SELECT ?link ?rel WHERE {
 BACKING_CHUNK = 500
 
 
-def derive_backing(store: Store, patterns: Sequence[NamedNode]) -> int:
+def derive_backing(store: Store, patterns: Sequence[NamedNode], *,
+                   sink: Callable[[bytes], object] | None = None) -> int:
     """Settle pkg:backedBy for *patterns* on the whole store, once ``pat_`` targets are resolved.
 
     The mapper already links each inferred link to the curated relationships of its file that
     back it (same target as written; same kind, or any kind when the link's type names no known
     kind). What a file cannot tell -- a target written as a ``pat_`` id on one side and as a slug
     on the other, or one pattern described by two files -- is looked up here for the patterns
-    concerned, a chunk at a time (memory stays flat). Returns the number of triples looked up.
+    concerned, a chunk at a time (memory stays flat). Returns the number of triples looked up;
+    *sink*, when given, is also written them (N-Triples).
     """
     backed_by = NamedNode(PKG + "backedBy")
     found = 0
@@ -463,7 +501,10 @@ def derive_backing(store: Store, patterns: Sequence[NamedNode]) -> int:
         # Terms are pyoxigraph NamedNodes and store terms (valid); str() gives their N-Triples form.
         lines = [f"{row['link']} {backed_by} {row['rel']} .\n" for row in store.query(_BACKING % values)]
         if lines:
-            store.bulk_load("".join(lines).encode(), format=RdfFormat.N_TRIPLES, lenient=True)
+            data = "".join(lines).encode()
+            store.bulk_load(data, format=RdfFormat.N_TRIPLES, lenient=True)
+            if sink is not None:
+                sink(data)
         found += len(lines)
     return found
 

@@ -53,6 +53,8 @@ DIMENSIONS = (("overall", "overallScore"), ("stakeholder_architecture", "stakeho
 DIRECT = ("enables", "requires", "generalizesFrom", "specializesTo", "alternativeTo", "complementaryTo",
           "relatedTo")
 _ENABLING = f"SELECT ?rel WHERE {{ ?rel <{PKG}relationshipKind> <{PKG}enables> ; a <{PKG}%s> }}"
+#: the tables of the relationships of kind enables, each -> the class (a local name) its rows have
+ENABLING_TABLES = {"enabling_relationship": "Relationship", "enabling_inferred_link": "InferredLink"}
 
 def _nt_literal(value: str) -> str:
     """A simple literal in N-Triples form."""
@@ -92,8 +94,7 @@ TABLES: dict[str, tuple[tuple[str, ...], list[Any], list[tuple[str, ...]]]] = {
     "backed_by": (("s", "o"), [_triples("backedBy")], [("s",)]),
     "pattern_type": (("s", "o"), [_triples(_RDF_TYPE, obj=PKG + "Pattern")], [("s",)]),
     # of rdf:type, only what enablers.rq asks: the types of the relationships of kind enables
-    "enabling_relationship": (("s",), [_ENABLING % "Relationship"], [("s",)]),
-    "enabling_inferred_link": (("s",), [_ENABLING % "InferredLink"], [("s",)]),
+    **{table: (("s",), [_ENABLING % kind], [("s",)]) for table, kind in ENABLING_TABLES.items()},
     "direct": (("s", "p", "o"), [_triples(local, extra=f"<{PKG}{local}>") for local in (*DIRECT, "usesTool")],
                [("s", "p", "o")]),
     "grouping": (("s", "kind", "o"), [_triples("mentions", extra="0"), _triples("memberOf", extra="1")], []),
@@ -128,20 +129,27 @@ def _integer(n: int) -> str:
 
 class BulkFacts:
     """The fact tables of *store* in a scratch database beside the sidecar *db* (in *directory*);
-    with *union*, of the union of its graphs (the default graph a multi-library store serves)."""
+    with *union*, of the union of its graphs (the default graph a multi-library store serves);
+    with *prepared*, the tables a :class:`~.fact_feed.FactFeed` made for *store* (not read again)."""
 
     def __init__(self, store: Store, db: sqlite3.Connection, directory: Path, *,
-                 store_path: Path | None = None, union: bool = False) -> None:
+                 store_path: Path | None = None, union: bool = False, prepared: Path | None = None) -> None:
         self.db = db
         self.path = Path(directory) / _SCRATCH.format(part="", pid=os.getpid())
         self.helper_path = Path(directory) / _SCRATCH.format(part="-helper", pid=os.getpid())
-        self.path.unlink(missing_ok=True)
+        if prepared is not None:  # made by FactFeed.finish(); removed by close() like a scratch file
+            self.path = Path(prepared)
+        else:
+            self.path.unlink(missing_ok=True)
         db.execute("ATTACH DATABASE ? AS facts", (str(self.path),))
         try:
             _scratch(db, "facts")
             db.create_function("pkg_token", 1, _token, deterministic=True)
             db.create_function("pkg_integer", 1, _integer, deterministic=True)
-            self._read(store, store_path, union)
+            if prepared is None:
+                self._read(store, store_path, union)
+            db.execute("CREATE TABLE facts.cell (nt TEXT PRIMARY KEY, pre TEXT NOT NULL, prefix TEXT, "
+                       "post TEXT NOT NULL, sort BLOB NOT NULL, compact TEXT) WITHOUT ROWID")
         except BaseException:
             self.close()
             raise
@@ -184,8 +192,6 @@ class BulkFacts:
                                    f"(exit code {helper.returncode})")
             db.execute("ATTACH DATABASE ? AS facts_helper", (str(self.helper_path),))
             db.execute(f"PRAGMA facts_helper.cache_size={CACHE_PAGES}")  # only read from here on
-        db.execute("CREATE TABLE facts.cell (nt TEXT PRIMARY KEY, pre TEXT NOT NULL, prefix TEXT, "
-                   "post TEXT NOT NULL, sort BLOB NOT NULL, compact TEXT) WITHOUT ROWID")
 
     # -- the answers -------------------------------------------------------------------------
 

@@ -266,8 +266,10 @@ def partial_answers(directory: Path, *, copy_of: Path | None = None) -> Iterator
     os.replace(partial, target)
 
 
-def write_answers(store: Store, directory: Path, report: Any = None) -> Path:
-    """Write ``directory/answers.sqlite`` for *store* (complete, not changed here); returns its path."""
+def write_answers(store: Store, directory: Path, report: Any = None, *, facts: Path | None = None) -> Path:
+    """Write ``directory/answers.sqlite`` for *store* (complete, not changed here); returns its path.
+    *facts*: the file a :class:`~.fact_feed.FactFeed` made while *store* was loaded (used up:
+    removed), so that the store's facts need not be read back."""
     directory = Path(directory)
     with partial_answers(directory) as db:
         db.executescript(_SCHEMA)
@@ -275,12 +277,13 @@ def write_answers(store: Store, directory: Path, report: Any = None) -> Path:
         writer = _ListWriter(db)
         # a multi-library store's writers get a view whose queries see the union of its graphs
         union = bool(getattr(store, "default_graph_is_union", False))
-        with BulkFacts(store, db, directory, store_path=_store_path(directory), union=union) as facts:
-            _bulk_answers(facts, writer, encoder)
+        with BulkFacts(store, db, directory, store_path=_store_path(directory), union=union,
+                       prepared=facts) as bulk:
+            _bulk_answers(bulk, writer, encoder)
             _whole_answers(store, writer, encoder)
             writer.close()
-            _pattern_index(store, db, encoder, members=facts.members(), texts=facts.texts())
-            _path_index(store, db, steps=facts.steps())
+            _pattern_index(store, db, encoder, members=bulk.members(), texts=bulk.texts())
+            _path_index(store, db, steps=bulk.steps())
         db.executemany("INSERT INTO prefix VALUES (?, ?)", [(n, p) for p, n in encoder.prefixes.items()])
         db.executemany("INSERT INTO meta VALUES (?, ?)", [("format_version", str(FORMAT_VERSION)),
                                                            ("lists", json.dumps(writer.keys, sort_keys=True))])
