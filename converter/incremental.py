@@ -215,29 +215,55 @@ def build_library(
             try:
                 report = load_library(new, sources=roots, base_iri=base_iri, compact=compact,
                                       max_file_size=max_file_size, jobs=jobs, progress=progress, issued=issued,
-                                      recorder=record, facts=feed).report
+                                      recorder=record, facts=_SidecarsWhileCompacting(new, feed, state["scratch"])).report
                 void = _count(new, _void_subjects(new, Library(base_iri)))
                 writer.finish({"settings": settings, "data_triples": report.triples - void})
             except BaseException:
                 writer.abandon()
                 feed.abort()
                 raise
-            state["facts"] = feed.path
             state["digest"] = _source_digest(digests)
             state["build"] = {"kind": "full", "read": len(digests)}
             return report
 
-        def answers_from_facts(new: Store, directory: Path, report: Any) -> None:
-            from patternkg.server.precompute import write_answers
+        def written(name: str) -> Callable[[Store, Path, Any], None]:
+            def move(_store: Store, directory: Path, _report: Any) -> None:
+                os.replace(state["scratch"] / name, directory / name)
+            return move
 
-            write_answers(new, directory, report, facts=state.pop("facts"))
+        from patternkg.server.precompute import ANSWERS_FILE
 
-        full_writers = [(name, answers_from_facts if name == "answers" else fn) for name, fn in writers]
+        moved = {"search": written(search_index.FILENAME), "answers": written(ANSWERS_FILE)}
+        full_writers = [(name, moved.get(name, fn)) for name, fn in writers]
         return write_generation(target, fill_full, sidecars=[*full_writers, ("files", move_index)],
                                 metadata=metadata, report=lambda r: r, sources=roots, notify=notify)
     finally:
         if "scratch" in state:
             shutil.rmtree(state["scratch"], ignore_errors=True)
+
+
+class _SidecarsWhileCompacting:
+    """What a full build hands the triples it loads to (:func:`~.pipeline.load_library`'s
+    *facts*): a :class:`~patternkg.server.fact_feed.FactFeed`; when the store is complete, while
+    it is compacted (Oxigraph and SQLite release the GIL), the search index and the answers
+    sidecar (from the feed's tables) are written into *scratch*, for the sidecar step to move
+    into the generation."""
+
+    def __init__(self, store: Store, feed: Any, scratch: Path) -> None:
+        self.store, self.feed, self.scratch = store, feed, scratch
+
+    def write(self, ntriples: bytes) -> None:
+        self.feed.write(ntriples)
+
+    def finish(self, renamed: Sequence[tuple[str, str]]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from patternkg.server.precompute import write_answers
+
+        with ThreadPoolExecutor(1, thread_name_prefix="patternkg-search") as pool:
+            search = pool.submit(search_index.write_search_index, self.store, self.scratch)
+            write_answers(self.store, self.scratch, facts=self.feed.finish(renamed))
+            search.result()
 
 
 def _stored_settings(index: Path) -> dict | None:

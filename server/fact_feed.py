@@ -196,12 +196,14 @@ def _finish(db: sqlite3.Connection, renamed: list[tuple[str, str]]) -> None:
     db.executemany("INSERT INTO temp.canonical VALUES (?, ?)", _canonical(sorted(typed)).items())
     db.create_function("pkg_value", 1, _value, deterministic=True)
     for table, width in raw.items():
+        if table == "typed":
+            continue
         o = f"c{width - 1}"
         # the store's object: renamed (an IRI) or canonical (a typed literal), else as written
         term = f"coalesce(r.new, c.new, t.{o})"
         source = (f"raw_{table} AS t LEFT JOIN temp.renamed AS r ON r.old = t.{o} "
                   f"LEFT JOIN temp.canonical AS c ON c.old = t.{o}")
-        columns, sources, indexes = TABLES.get(table, (("s", "o"), [(None, None, None, False)], []))
+        columns, sources, indexes = TABLES[table]
         values = sources[0][3]
         db.execute(f"CREATE TABLE {table} ({', '.join(f'{c} TEXT NOT NULL' for c in columns)})")
         middle = "t.c1, " if width == 3 else ""
@@ -213,11 +215,12 @@ def _finish(db: sqlite3.Connection, renamed: list[tuple[str, str]]) -> None:
     for table, kind in ENABLING_TABLES.items():
         indexes = TABLES[table][2]
         db.execute(f"CREATE TABLE {table} (s TEXT NOT NULL)")
-        db.execute(f"INSERT INTO {table} SELECT DISTINCT k.s FROM kind AS k JOIN typed AS t ON t.s = k.s "
-                   f"WHERE k.o = ? AND t.o = ?", (_ENABLES, f"<{PKG}{kind}>"))
+        # types are never renamed nor typed literals: the raw rows will do (kind has an (s, o) index)
+        db.execute(f"INSERT INTO {table} SELECT DISTINCT t.c0 FROM raw_typed AS t WHERE t.c1 = ? "
+                   f"AND EXISTS (SELECT 1 FROM kind AS k WHERE k.s = t.c0 AND k.o = ?)", (f"<{PKG}{kind}>", _ENABLES))
         for n, index in enumerate(indexes):
             db.execute(f"CREATE INDEX {table}_{n} ON {table} ({', '.join(index)})")
-    db.execute("DROP TABLE typed")
+    db.execute("DROP TABLE raw_typed")
 
 
 def _main(path: str) -> None:
