@@ -74,6 +74,7 @@ __all__ = ["FULL_BUILD_MIN", "FULL_BUILD_SHARE", "build_library", "code_fingerpr
 FULL_BUILD_SHARE = 0.25
 FULL_BUILD_MIN = 256
 FACTS_FILE = "answers-facts.sqlite"  # a full build's FactFeed, in its scratch folder
+ANSWERS_STARTED = "answers-started.sqlite"  # the answers sidecar its process writes there
 
 
 def code_fingerprint() -> str:
@@ -211,7 +212,7 @@ def build_library(
                 writer.add(source.relpath, source.display, result)
                 digests.append((source.relpath, result.digest))
 
-            feed = FactFeed(state["scratch"] / FACTS_FILE)
+            feed = FactFeed(state["scratch"] / FACTS_FILE, answers=state["scratch"] / ANSWERS_STARTED)
             try:
                 report = load_library(new, sources=roots, base_iri=base_iri, compact=compact,
                                       max_file_size=max_file_size, jobs=jobs, progress=progress, issued=issued,
@@ -226,15 +227,16 @@ def build_library(
             state["build"] = {"kind": "full", "read": len(digests)}
             return report
 
-        def written(name: str) -> Callable[[Store, Path, Any], None]:
-            def move(_store: Store, directory: Path, _report: Any) -> None:
-                os.replace(state["scratch"] / name, directory / name)
-            return move
+        def search(_store: Store, directory: Path, _report: Any) -> None:
+            os.replace(state["scratch"] / search_index.FILENAME, directory / search_index.FILENAME)
 
-        from patternkg.server.precompute import ANSWERS_FILE
+        def answers(new: Store, directory: Path, _report: Any) -> None:
+            from patternkg.server.precompute import complete_answers
 
-        moved = {"search": written(search_index.FILENAME), "answers": written(ANSWERS_FILE)}
-        full_writers = [(name, moved.get(name, fn)) for name, fn in writers]
+            complete_answers(new, directory, state["scratch"] / ANSWERS_STARTED)
+
+        written = {"search": search, "answers": answers}
+        full_writers = [(name, written.get(name, fn)) for name, fn in writers]
         return write_generation(target, fill_full, sidecars=[*full_writers, ("files", move_index)],
                                 metadata=metadata, report=lambda r: r, sources=roots, notify=notify)
     finally:
@@ -244,10 +246,10 @@ def build_library(
 
 class _SidecarsWhileCompacting:
     """What a full build hands the triples it loads to (:func:`~.pipeline.load_library`'s
-    *facts*): a :class:`~patternkg.server.fact_feed.FactFeed`; when the store is complete, while
-    it is compacted (Oxigraph and SQLite release the GIL), the search index and the answers
-    sidecar (from the feed's tables) are written into *scratch*, for the sidecar step to move
-    into the generation."""
+    *facts*): a :class:`~patternkg.server.fact_feed.FactFeed`, whose process then writes the
+    answers sidecar but for ``stats`` (:data:`ANSWERS_STARTED`); meanwhile, while the store is
+    compacted (Oxigraph releases the GIL), the search index is written here. Both into
+    *scratch*, for the sidecar step to complete and move into the generation."""
 
     def __init__(self, store: Store, feed: Any, scratch: Path) -> None:
         self.store, self.feed, self.scratch = store, feed, scratch
@@ -258,11 +260,9 @@ class _SidecarsWhileCompacting:
     def finish(self, renamed: Sequence[tuple[str, str]]) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        from patternkg.server.precompute import write_answers
-
         with ThreadPoolExecutor(1, thread_name_prefix="patternkg-search") as pool:
             search = pool.submit(search_index.write_search_index, self.store, self.scratch)
-            write_answers(self.store, self.scratch, facts=self.feed.finish(renamed))
+            self.feed.finish(renamed)
             search.result()
 
 

@@ -356,9 +356,7 @@ def load_library(
     recheck: set[str] = set()  # slugs whose pkg:backedBy needs the whole library (see derive_backing)
     dialects: dict[str, int] = defaultdict(int)
     bar = _progress(len(files), progress)
-    # lenient: skip re-validating IRIs pyoxigraph's NamedNode already
-    # validated in the worker (some 10% of the load's CPU time).
-    loader = _Loader(lambda batch: store.bulk_load(batch, format=RdfFormat.N_TRIPLES, lenient=True))
+    loader = _store_loader(store)
     feeder = None if facts is None else _Loader(facts.write, "patternkg-facts")
     batch: list[bytes] = []
     size = 0
@@ -447,6 +445,13 @@ def load_library(
     report.seconds = time.perf_counter() - started
     conversion.files_by_slug = dict(files_by_slug)
     return conversion
+
+
+def _store_loader(store: Store) -> _Loader:
+    """A loader bulk-loading N-Triples batches into *store*."""
+    # lenient: skip re-validating IRIs pyoxigraph's NamedNode already
+    # validated in the worker (some 10% of the load's CPU time).
+    return _Loader(lambda batch: store.bulk_load(batch, format=RdfFormat.N_TRIPLES, lenient=True))
 
 
 def _put(batch: bytes, *loaders: _Loader | None) -> None:

@@ -220,6 +220,16 @@ class BulkFacts:
                         "WHERE prefix_number.prefix = cell.prefix), '') || post")
         return numbers
 
+    def patterns(self) -> Iterator[tuple[str, str, Any]]:
+        """(IRI, slug, title term or None) of every subject with a slug, and each of its titles
+        (what :data:`~.precompute._PATTERNS` asks)."""
+        rows = self.db.execute("SELECT s.s, s.o, t.o FROM slug AS s LEFT JOIN title AS t ON t.s = s.s")
+        while batch := rows.fetchmany(_BATCH):
+            terms = _terms([nt for _s, slug, title in batch for nt in (slug, title or slug)])
+            for n, (s, _slug, title) in enumerate(batch):
+                if s.startswith("<"):
+                    yield s[1:-1], terms[2 * n].value, None if title is None else terms[2 * n + 1]
+
     def members(self) -> Iterator[tuple[str, str, int]]:
         """(pattern IRI, group in N-Triples form, kind) of every entity (kind 0) and community (1)
         a pattern belongs to (what :data:`~.precompute._MEMBERS` asks)."""
@@ -355,15 +365,18 @@ def _result_table(name: str) -> str:
     return "result_" + name.replace("-", "_")
 
 
+def _terms(nts: list[str]) -> list[Any]:
+    """The terms whose N-Triples forms are *nts* (IRIs or literals), parsed in one document."""
+    document = "".join(f"<urn:x> <urn:x> {nt} .\n" for nt in nts)
+    return [t.object for t in parse(document.encode(), format=RdfFormat.N_TRIPLES)] if nts else []
+
+
 def _cells(terms: list[str]) -> list[tuple[str, str, str | None, str, bytes]]:
     """(N-Triples form, compact cell before and after its prefix number, prefix, sort key) of *terms*."""
     from .precompute import CellEncoder, _to_json, split_iri
 
     literals = [nt for nt in terms if nt.startswith('"')]
-    parsed = {}
-    if literals:
-        document = "".join(f"<urn:x> <urn:x> {nt} .\n" for nt in literals)
-        parsed = {nt: t.object for nt, t in zip(literals, parse(document.encode(), format=RdfFormat.N_TRIPLES))}
+    parsed = dict(zip(literals, _terms(literals)))
     out = []
     for nt in terms:
         if nt.startswith("<"):

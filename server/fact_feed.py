@@ -3,25 +3,27 @@
 Contract of :class:`FactFeed`: a helper process (a fresh interpreter running this module) is
 handed, by :meth:`~FactFeed.write`, every N-Triples line a build loads into its store, in any
 order and any number of times (``converter/pipeline.py`` writes each bulk-load batch, the
-``pkg:backedBy`` lines and the VoID description). It keeps the lines whose predicate a table
-of :data:`~.bulk_facts.TABLES` is made of, as raw rows, in the SQLite file *path*.
-:meth:`~FactFeed.finish`, given the ``pat_`` id IRIs the build rewrote (its ``_resolve_ids``),
-makes the tables :class:`~.bulk_facts.BulkFacts` would have read from the finished store: objects
-rewritten as the store's were, typed literals in the canonical form the store gives them back
-in (4.50 is stored as 4.5), one row per distinct triple (the store is a set), the ``enabling_*``
-tables joined from the kinds and types, and the indexes. :class:`~.bulk_facts.BulkFacts` then
-opens that file (``prepared=``) instead of reading the store.
-``tests/queries/test_fact_feed.py`` checks that the tables equal the ones read from the store.
+``pkg:backedBy`` lines and the VoID description). As the lines come, it keeps those whose
+predicate a table of :data:`~.bulk_facts.TABLES` is made of, in the SQLite file *path*: typed
+literals in the canonical form the store gives them back in (4.50 is stored as 4.5), one row
+per distinct triple (the store is a set; each table's primary key is its index). Told by
+:meth:`~FactFeed.finish` which ``pat_`` id IRIs the build rewrote (its ``_resolve_ids``), it
+rewrites them as the store's were, and joins the ``enabling_*`` tables: the tables
+:class:`~.bulk_facts.BulkFacts` would have read from the finished store, which it then opens
+(``prepared=``) instead. With *answers*, the process goes on to write the part of the answers
+sidecar that needs no store (:func:`~.precompute.start_answers`), while the build compacts its
+store and writes the search index. ``tests/queries/test_fact_feed.py`` checks that the tables
+equal the ones read from the store, and the answers the live queries.
 
 Why: reading the facts back cost a 100k build 70-85 s, decoding every term from Oxigraph's
-dictionary; the build held every triple as N-Triples already. The feed runs in its own process
-so that the build process's GIL (which hands results from the parser processes to the loader)
-is not taken by a per-line loop.
+dictionary, though the build held every triple as N-Triples already; and the answers writer
+was the build's memory peak. In a process of its own, the per-line loop does not take the
+build process's GIL (which hands the parser processes' results to the loader), the answers are
+written on the other core, and their memory is not added to the build process's.
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
@@ -38,43 +40,53 @@ from .bulk_facts import ENABLING_TABLES, TABLES, _scratch
 __all__ = ["FactFeed"]
 
 _CHUNK = 8 * 1024 * 1024
-_BATCH = 50_000
 _RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 _ENABLES = f"<{PKG}enables>"
+_RENAMED = "<urn:patternkg:renamed>"  # lines "OLD _RENAMED NEW ." hand the rewritten ids over
 
 
-def _routes() -> dict[bytes, list[tuple[str, str | None, str | None, bool]]]:
-    """Predicate (N-Triples bytes) -> (raw table, object it must be or None, extra column, value)."""
+def _routes() -> dict[bytes, list[tuple[str, str | None, str | None]]]:
+    """Predicate (N-Triples bytes) -> (table, object it must be or None, extra column or None)."""
     routes: dict[bytes, list] = defaultdict(list)
     for table, (_columns, sources, _indexes) in TABLES.items():
         for source in sources:
             if isinstance(source, str):
-                continue  # the enabling_* tables: joined in finish()
-            predicate, obj, extra, value = source
-            routes[f"<{predicate}>".encode()].append((table, None if obj is None else f"<{obj}>", extra, value))
+                continue  # the enabling_* tables: joined in _finish()
+            predicate, obj, extra, _value = source
+            routes[f"<{predicate}>".encode()].append((table, None if obj is None else f"<{obj}>", extra))
     for kind in ENABLING_TABLES.values():
-        routes[_RDF_TYPE.encode()].append(("typed", f"<{PKG}{kind}>", None, False))
+        routes[_RDF_TYPE.encode()].append(("typed", f"<{PKG}{kind}>", None))
+    routes[_RENAMED.encode()].append(("renamed", None, None))
     return dict(routes)
 
 
-def _raw_tables() -> dict[str, int]:
-    """Raw table -> number of columns: (s, o), or (s, extra, o); an object always in N-Triples form."""
-    tables = {"typed": 2}
-    for table, (_columns, sources, _indexes) in TABLES.items():
-        if not any(isinstance(s, str) for s in sources):
-            tables[table] = 2 if sources[0][2] is None else 3
+def _kept_tables() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Table filled while collecting -> (columns, primary key). The key (the table's index, then
+    its other columns) drops a repeated row as it comes. ``searchable`` keeps its objects in
+    N-Triples form (``o``) until :func:`_finish`; ``typed`` (the classes of ``enabling_*``) and
+    ``renamed`` (old, new) are the collector's own."""
+    tables = {"typed": (("s", "o"), ("s", "o")), "renamed": (("s", "o"), ("s", "o"))}
+    for table, (columns, sources, indexes) in TABLES.items():
+        if any(isinstance(source, str) for source in sources):
+            continue
+        columns = tuple("o" if c == "value" else c for c in columns)
+        first = tuple(indexes[0]) if indexes else ()
+        tables[table] = (columns, first + tuple(c for c in columns if c not in first))
     return tables
 
 
 class FactFeed:
     """A helper process collecting fact rows into the SQLite file *path* (created; removed by
-    :meth:`abort`); see the module docstring."""
+    :meth:`abort`); with *answers*, it then also writes the answers sidecar's part that needs
+    no store there (:func:`~.precompute.start_answers`, *path* used up). See the module docstring."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, answers: Path | None = None) -> None:
         self.path = Path(path)
+        self.answers = None if answers is None else Path(answers)
         self.path.unlink(missing_ok=True)
+        extra = [] if answers is None else [str(self.answers.resolve())]
         # -P and the cwd: a folder named patternkg where the build was started must not shadow the package
-        self.process = subprocess.Popen([sys.executable, "-P", "-m", __name__, str(self.path.resolve())],
+        self.process = subprocess.Popen([sys.executable, "-P", "-m", __name__, str(self.path.resolve()), *extra],
                                         stdin=subprocess.PIPE, cwd=self.path.parent)
 
     def write(self, ntriples: bytes) -> None:
@@ -86,25 +98,20 @@ class FactFeed:
             raise
 
     def finish(self, renamed: Iterable[tuple[str, str]] = ()) -> Path:
-        """After the last :meth:`write`: wait for the process, then make the tables (see the module
-        docstring) with every object in *renamed* ((old IRI, new IRI) in N-Triples form) replaced;
-        returns the path."""
+        """After the last :meth:`write`: have the process make the tables (see the module
+        docstring) with every object in *renamed* ((old IRI, new IRI) in N-Triples form)
+        replaced, and the answers' part when asked; wait for it. Returns the answers' path when
+        asked, else the tables'."""
+        self.write("".join(f"{old} {_RENAMED} {new} .\n" for old, new in renamed).encode())
         # An empty line ends the stream: processes forked meanwhile (the parser processes) hold
         # the pipe too, so the helper cannot wait for it to close.
         self.write(b"\n")
         self.process.stdin.close()
         self._check()
-        db = sqlite3.connect(self.path)
-        try:
-            _scratch(db, "main")
-            _finish(db, list(renamed))
-            db.commit()
-        finally:
-            db.close()
-        return self.path
+        return self.path if self.answers is None else self.answers
 
     def abort(self) -> None:
-        """Stop the process and remove the file (after a failure; harmless after :meth:`finish`)."""
+        """Stop the process and remove its files (after a failure; harmless after :meth:`finish`)."""
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
@@ -114,6 +121,8 @@ class FactFeed:
             except BrokenPipeError:
                 pass
         self.path.unlink(missing_ok=True)
+        if self.answers is not None:
+            self.answers.unlink(missing_ok=True)
 
     def _check(self) -> None:
         if self.process.wait() != 0:
@@ -124,12 +133,15 @@ class FactFeed:
 # -- the helper process ----------------------------------------------------------------------------
 
 def _collect(stream, db: sqlite3.Connection) -> None:
-    """Insert the routed rows of the N-Triples on *stream* into the raw tables of *db*."""
+    """Insert the routed rows of the N-Triples on *stream* into the tables of *db*, typed
+    literals in the store's canonical form."""
     routes = _routes()
-    raw = _raw_tables()
-    for table, width in raw.items():
-        db.execute(f"CREATE TABLE raw_{table} ({', '.join(f'c{i} TEXT NOT NULL' for i in range(width))})")
-    inserts = {t: f"INSERT INTO raw_{t} VALUES ({', '.join('?' * w)})" for t, w in raw.items()}
+    tables = _kept_tables()
+    for table, (columns, key) in tables.items():
+        db.execute(f"CREATE TABLE {table} ({', '.join(f'{c} TEXT NOT NULL' for c in columns)}, "
+                   f"PRIMARY KEY ({', '.join(key)})) WITHOUT ROWID")
+    inserts = {t: f"INSERT OR IGNORE INTO {t} VALUES ({', '.join('?' * len(c))})" for t, (c, _k) in tables.items()}
+    canonical: dict[str, str] = {}
     pending: dict[str, list[tuple[str, ...]]] = defaultdict(list)
     rest = b""
     ended = False
@@ -145,33 +157,24 @@ def _collect(stream, db: sqlite3.Connection) -> None:
             if targets is None:
                 continue
             o = obj[:-2].decode()  # without " ."
+            if o[0] == '"' and '"^^<' in o:
+                o = canonical.get(o) or canonical.setdefault(o, _canonical(o))
             s = subject.decode()
-            for table, must_be, extra, _value in targets:
-                if must_be is not None and o != must_be:
-                    continue
-                rows = pending[table]
-                rows.append((s, o) if extra is None else (s, extra, o))
-                if len(rows) >= _BATCH:
-                    db.executemany(inserts[table], rows)
-                    rows.clear()
+            for table, must_be, extra in targets:
+                if must_be is None or o == must_be:
+                    pending[table].append((s, o) if extra is None else (s, extra, o))
+        for table, rows in pending.items():  # a chunk at a time: memory stays flat
+            db.executemany(inserts[table], rows)
+        pending.clear()
     if not ended or rest:
         raise ValueError("the N-Triples stream ended without its end line")
-    for table, rows in pending.items():
-        db.executemany(inserts[table], rows)
 
 
-def _canonical(literals: list[str]) -> dict[str, str]:
-    """Typed literal (N-Triples) -> the form a store gives it back in, where that differs."""
+def _canonical(literal: str) -> str:
+    """A typed literal (N-Triples) in the form a store gives it back in (4.50 is stored as 4.5)."""
     store = Store()
-    store.bulk_load("".join(f"<urn:x:{n}> <urn:x> {nt} .\n" for n, nt in enumerate(literals)).encode(),
-                    format=RdfFormat.N_TRIPLES)
-    out = {}
-    for quad in store:
-        before = literals[int(quad.subject.value[6:])]
-        after = str(quad.object)
-        if after != before:
-            out[before] = after
-    return out
+    store.bulk_load(f"<urn:x> <urn:x> {literal} .\n".encode(), format=RdfFormat.N_TRIPLES)
+    return str(next(iter(store)).object)
 
 
 def _value(nt: str) -> str:
@@ -184,52 +187,43 @@ def _value(nt: str) -> str:
     return next(iter(parse(f"<urn:x> <urn:x> {nt} .\n", format=RdfFormat.N_TRIPLES))).object.value
 
 
-def _finish(db: sqlite3.Connection, renamed: list[tuple[str, str]]) -> None:
-    raw = _raw_tables()
-    db.execute("CREATE TEMP TABLE renamed (old TEXT PRIMARY KEY, new TEXT NOT NULL) WITHOUT ROWID")
-    db.executemany("INSERT OR REPLACE INTO temp.renamed VALUES (?, ?)", renamed)
-    typed = set()
-    for table, width in raw.items():
-        column = f"c{width - 1}"
-        typed.update(nt for (nt,) in db.execute(f"SELECT DISTINCT {column} FROM raw_{table} WHERE {column} LIKE '\"%^^<%'"))
-    db.execute("CREATE TEMP TABLE canonical (old TEXT PRIMARY KEY, new TEXT NOT NULL) WITHOUT ROWID")
-    db.executemany("INSERT INTO temp.canonical VALUES (?, ?)", _canonical(sorted(typed)).items())
+def _finish(db: sqlite3.Connection) -> None:
+    """Rewrite the renamed objects (a row that then repeats another goes), give ``searchable``
+    its values, join the ``enabling_*`` tables."""
     db.create_function("pkg_value", 1, _value, deterministic=True)
-    for table, width in raw.items():
-        if table == "typed":
-            continue
-        o = f"c{width - 1}"
-        # the store's object: renamed (an IRI) or canonical (a typed literal), else as written
-        term = f"coalesce(r.new, c.new, t.{o})"
-        source = (f"raw_{table} AS t LEFT JOIN temp.renamed AS r ON r.old = t.{o} "
-                  f"LEFT JOIN temp.canonical AS c ON c.old = t.{o}")
-        columns, sources, indexes = TABLES[table]
-        values = sources[0][3]
-        db.execute(f"CREATE TABLE {table} ({', '.join(f'{c} TEXT NOT NULL' for c in columns)})")
-        middle = "t.c1, " if width == 3 else ""
-        db.execute(f"INSERT INTO {table} SELECT DISTINCT t.c0, {middle}"
-                   f"{f'pkg_value({term})' if values else term} FROM {source}")
-        db.execute(f"DROP TABLE raw_{table}")
-        for n, index in enumerate(indexes):
-            db.execute(f"CREATE INDEX {table}_{n} ON {table} ({', '.join(index)})")
+    renamed = "SELECT s FROM renamed"
+    if db.execute("SELECT 1 FROM renamed LIMIT 1").fetchone():
+        for table in _kept_tables():
+            if table not in ("typed", "renamed"):
+                db.execute(f"UPDATE OR IGNORE {table} SET o = (SELECT r.o FROM renamed AS r WHERE r.s = {table}.o) "
+                           f"WHERE o IN ({renamed})")
+                db.execute(f"DELETE FROM {table} WHERE o IN ({renamed})")
+    db.execute("DROP TABLE renamed")
+    columns = TABLES["searchable"][0]
+    db.execute("ALTER TABLE searchable RENAME TO searchable_terms")
+    db.execute(f"CREATE TABLE searchable ({', '.join(f'{c} TEXT NOT NULL' for c in columns)})")
+    db.execute("INSERT INTO searchable SELECT s, rank, pkg_value(o) FROM searchable_terms")
+    db.execute("DROP TABLE searchable_terms")
     for table, kind in ENABLING_TABLES.items():
-        indexes = TABLES[table][2]
-        db.execute(f"CREATE TABLE {table} (s TEXT NOT NULL)")
-        # types are never renamed nor typed literals: the raw rows will do (kind has an (s, o) index)
-        db.execute(f"INSERT INTO {table} SELECT DISTINCT t.c0 FROM raw_typed AS t WHERE t.c1 = ? "
-                   f"AND EXISTS (SELECT 1 FROM kind AS k WHERE k.s = t.c0 AND k.o = ?)", (f"<{PKG}{kind}>", _ENABLES))
-        for n, index in enumerate(indexes):
-            db.execute(f"CREATE INDEX {table}_{n} ON {table} ({', '.join(index)})")
-    db.execute("DROP TABLE raw_typed")
+        db.execute(f"CREATE TABLE {table} (s TEXT NOT NULL PRIMARY KEY) WITHOUT ROWID")
+        # types are never renamed (only pattern IRIs are)
+        db.execute(f"INSERT INTO {table} SELECT t.s FROM typed AS t WHERE t.o = ? "
+                   f"AND EXISTS (SELECT 1 FROM kind AS k WHERE k.s = t.s AND k.o = ?)", (f"<{PKG}{kind}>", _ENABLES))
+    db.execute("DROP TABLE typed")
 
 
-def _main(path: str) -> None:
+def _main(path: str, answers: str | None) -> None:
     db = sqlite3.connect(path)
     _scratch(db, "main")
     _collect(sys.stdin.buffer, db)
+    _finish(db)
     db.commit()
     db.close()
+    if answers is not None:
+        from .precompute import start_answers
+
+        start_answers(Path(path), Path(answers))
 
 
-if __name__ == "__main__":  # the helper process of FactFeed: DATABASE, the N-Triples on stdin
-    _main(sys.argv[1])
+if __name__ == "__main__":  # the helper process of FactFeed: DATABASE [ANSWERS], the N-Triples on stdin
+    _main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)

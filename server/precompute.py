@@ -15,11 +15,13 @@ library (issue 14). The sidecar is one SQLite file (read-only once written) with
   ``by-domain`` of the domain, which is what the query's domain test does). A key that has
   no list has an empty answer. A parameterless query that has a bulk form (the same rows,
   totally ordered by projected columns: ``one-sided-relations``, ``review-queue``,
-  ``dangling-references``) is written from it. A full build does not run the bulk
-  queries on the store: :mod:`.bulk_facts` reads the triples they are made of into SQLite and
-  runs their SQL translations (``queries/bulk/<name>.sql``, the same rows), sorted by the
-  ``.rq``'s ORDER BY; the incremental build (:mod:`.answers_update`) runs the ``.rq`` restricted
-  to what changed. Lists are numbered by a digest of (query,
+  ``dangling-references``) is written from it. The bulk queries are not run on the store:
+  :mod:`.bulk_facts` holds the triples they are made of in SQLite (a full build's
+  :mod:`.fact_feed` collects them as they are loaded, and writes everything but ``stats`` with
+  :func:`start_answers` in its own process; :func:`complete_answers` adds the rest; other
+  writers read them from the store, :func:`write_answers`) and runs their SQL translations
+  (``queries/bulk/<name>.sql``, the same rows), sorted by the ``.rq``'s ORDER BY; the
+  incremental build (:mod:`.answers_update`) runs the ``.rq`` restricted to what changed. Lists are numbered by a digest of (query,
   key) (:func:`list_id`), entity and community groups too (:func:`group_id`), so that an
   incremental build numbers what it adds as a full build does.
 - ``pattern`` / ``member``: the patterns (in slug order) and which entities and communities
@@ -64,7 +66,8 @@ from .catalogue import QUERIES_DIR, load_catalogue, page
 from .bulk_facts import BulkFacts
 from .row_order import RowOrder
 
-__all__ = ["ANSWERS_FILE", "FORMAT_VERSION", "BulkQuery", "group_id", "list_id", "load_bulk", "write_answers"]
+__all__ = ["ANSWERS_FILE", "FORMAT_VERSION", "BulkQuery", "complete_answers", "group_id", "list_id", "load_bulk",
+           "start_answers", "write_answers"]
 
 ANSWERS_FILE = "answers.sqlite"
 CACHE_KIB = 65_536  # SQLite's page cache for the sidecar being written
@@ -241,21 +244,21 @@ def key_text(terms: Iterable[Any]) -> str:
 
 
 @contextmanager
-def partial_answers(directory: Path, *, copy_of: Path | None = None) -> Iterator[sqlite3.Connection]:
-    """An ``answers.sqlite`` being written in *directory* (empty, or a copy of *copy_of*): the
-    connection to a partial file beside it, committed and renamed into place when the block
-    ends, removed when it raises (so a reader never sees half a file)."""
+def partial_answers(directory: Path, *, copy_of: Path | None = None,
+                    taking: Path | None = None) -> Iterator[sqlite3.Connection]:
+    """An ``answers.sqlite`` being written in *directory* (empty, a copy of *copy_of*, or the file
+    *taking*, moved): the connection to a partial file beside it, committed and renamed into
+    place when the block ends, removed when it raises (so a reader never sees half a file)."""
     target = Path(directory) / ANSWERS_FILE
     partial = target.with_name(f".{ANSWERS_FILE}.partial-{os.getpid()}")
     partial.unlink(missing_ok=True)
     if copy_of is not None:
         shutil.copyfile(copy_of, partial)
+    elif taking is not None:
+        os.replace(taking, partial)
     db = sqlite3.connect(partial)
     try:
-        db.execute("PRAGMA journal_mode=OFF")
-        db.execute("PRAGMA synchronous=OFF")
-        # the default 2 MB cache makes inserting the member and text indexes page in and out
-        db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        _pragmas(db)
         yield db
         db.commit()
     except BaseException:
@@ -266,29 +269,85 @@ def partial_answers(directory: Path, *, copy_of: Path | None = None) -> Iterator
     os.replace(partial, target)
 
 
-def write_answers(store: Store, directory: Path, report: Any = None, *, facts: Path | None = None) -> Path:
-    """Write ``directory/answers.sqlite`` for *store* (complete, not changed here); returns its path.
-    *facts*: the file a :class:`~.fact_feed.FactFeed` made while *store* was loaded (used up:
-    removed), so that the store's facts need not be read back."""
+def _pragmas(db: sqlite3.Connection) -> None:
+    db.execute("PRAGMA journal_mode=OFF")
+    db.execute("PRAGMA synchronous=OFF")
+    # the default 2 MB cache makes inserting the member and text indexes page in and out
+    db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+
+
+def write_answers(store: Store, directory: Path, report: Any = None) -> Path:
+    """Write ``directory/answers.sqlite`` for *store* (complete, not changed here); returns its path."""
     directory = Path(directory)
     with partial_answers(directory) as db:
         db.executescript(_SCHEMA)
-        encoder = CellEncoder()
-        writer = _ListWriter(db)
         # a multi-library store's writers get a view whose queries see the union of its graphs
         union = bool(getattr(store, "default_graph_is_union", False))
-        with BulkFacts(store, db, directory, store_path=_store_path(directory), union=union,
-                       prepared=facts) as bulk:
-            _bulk_answers(bulk, writer, encoder)
-            _whole_answers(store, writer, encoder)
-            writer.close()
-            _pattern_index(store, db, encoder, members=bulk.members(), texts=bulk.texts())
-            _path_index(store, db, steps=bulk.steps())
-        db.executemany("INSERT INTO prefix VALUES (?, ?)", [(n, p) for p, n in encoder.prefixes.items()])
-        db.executemany("INSERT INTO meta VALUES (?, ?)", [("format_version", str(FORMAT_VERSION)),
-                                                           ("lists", json.dumps(writer.keys, sort_keys=True))])
-        db.executescript(_INDEXES)
+        with BulkFacts(store, db, directory, store_path=_store_path(directory), union=union) as bulk:
+            encoder, keys = _answers_from_facts(db, bulk, store)
+        _complete(db, store, encoder, keys)
     return directory / ANSWERS_FILE
+
+
+def start_answers(facts: Path, path: Path) -> None:
+    """Write into *path* what the answers sidecar takes from the tables a
+    :class:`~.fact_feed.FactFeed` made (*facts*, used up) alone: every bulk list, the pattern and
+    path indexes. :func:`complete_answers` adds what needs the store (``stats``)."""
+    path.unlink(missing_ok=True)
+    db = sqlite3.connect(path)
+    try:
+        _pragmas(db)
+        db.executescript(_SCHEMA)
+        with BulkFacts(None, db, path.parent, prepared=facts) as bulk:
+            encoder, keys = _answers_from_facts(db, bulk, None)
+        db.executemany("INSERT INTO prefix VALUES (?, ?)", [(n, p) for p, n in encoder.prefixes.items()])
+        db.execute("INSERT INTO meta VALUES ('lists', ?)", (json.dumps(keys, sort_keys=True),))
+        db.commit()
+    except BaseException:
+        db.close()
+        path.unlink(missing_ok=True)
+        raise
+    db.close()
+
+
+def complete_answers(store: Store, directory: Path, started: Path) -> Path:
+    """Move the file :func:`start_answers` wrote (*started*) into *directory* as its
+    ``answers.sqlite``, completed for *store*; returns its path."""
+    with partial_answers(directory, taking=started) as db:
+        encoder = CellEncoder()
+        encoder.prefixes = {iri: n for n, iri in db.execute("SELECT id, iri FROM prefix")}
+        (keys,) = db.execute("SELECT value FROM meta WHERE name = 'lists'").fetchone()
+        db.execute("DELETE FROM prefix")
+        db.execute("DELETE FROM meta")
+        _complete(db, store, encoder, json.loads(keys), taken={i for (i,) in db.execute("SELECT id FROM lists")})
+    return Path(directory) / ANSWERS_FILE
+
+
+def _answers_from_facts(db: sqlite3.Connection, bulk: BulkFacts,
+                        store: Store | None) -> tuple[CellEncoder, dict[str, list[str]]]:
+    """The bulk lists and the pattern and path indexes, from *bulk*'s tables (and *store*'s
+    patterns when given); returns the encoder and the lists' keys."""
+    encoder = CellEncoder()
+    writer = _ListWriter(db)
+    _bulk_answers(bulk, writer, encoder)
+    writer.close()
+    _pattern_index(store, db, encoder, members=bulk.members(), texts=bulk.texts(),
+                   patterns=None if store is not None else bulk.patterns())
+    _path_index(store, db, steps=bulk.steps())
+    return encoder, writer.keys
+
+
+def _complete(db: sqlite3.Connection, store: Store, encoder: CellEncoder, keys: dict[str, list[str]], *,
+              taken: set[int] = frozenset()) -> None:
+    """What needs the store (``stats``), then the prefixes, the metadata and the indexes."""
+    writer = _ListWriter(db)
+    writer.taken = set(taken)
+    _whole_answers(store, writer, encoder)
+    writer.close()
+    db.executemany("INSERT INTO prefix VALUES (?, ?)", [(n, p) for p, n in encoder.prefixes.items()])
+    db.executemany("INSERT INTO meta VALUES (?, ?)", [("format_version", str(FORMAT_VERSION)),
+                                                       ("lists", json.dumps({**keys, **writer.keys}, sort_keys=True))])
+    db.executescript(_INDEXES)
 
 
 class _ListWriter:
@@ -431,24 +490,27 @@ _STEPS = "SELECT ?a ?kind ?b WHERE {{ VALUES ?kind {{ {kinds} }} ?a ?kind ?b }}"
     kinds=" ".join(f"<{PKG}{k}>" for k in PATH_KINDS))
 
 
-def _pattern_index(store: Store, db: sqlite3.Connection, encoder: CellEncoder, *,
+def _pattern_index(store: Store | None, db: sqlite3.Connection, encoder: CellEncoder, *,
                    members: Iterable[tuple[str, str, int]] | None = None,
-                   texts: Iterable[tuple[str, int, str]] | None = None) -> None:
+                   texts: Iterable[tuple[str, int, str]] | None = None,
+                   patterns: Iterable[tuple[str, str, Any]] | None = None) -> None:
     """Patterns in slug order with their titles; entity (kind 0) and community (1) memberships;
-    their texts. *members* ((pattern IRI, group in N-Triples form, kind)) and *texts* ((pattern
-    IRI, rank, value)) are what :data:`_MEMBERS` and :data:`_TEXTS` ask the store when not given."""
-    patterns: dict[str, tuple[str, list[Any]]] = {}
-    for solution in store.query(_PATTERNS):
-        iri = solution["pattern"].value
-        slug, titles = patterns.setdefault(iri, (solution["slug"].value, []))
-        title = encoder.cell(solution["title"])
+    their texts. *members* ((pattern IRI, group in N-Triples form, kind)), *texts* ((pattern
+    IRI, rank, value)) and *patterns* ((IRI, slug, title term or None)) are what
+    :data:`_MEMBERS`, :data:`_TEXTS` and :data:`_PATTERNS` ask the store when not given."""
+    if patterns is None:
+        patterns = ((s["pattern"].value, s["slug"].value, s["title"]) for s in store.query(_PATTERNS))
+    described: dict[str, tuple[str, list[Any]]] = {}
+    for iri, slug, term in patterns:
+        slug, titles = described.setdefault(iri, (slug, []))
+        title = encoder.cell(term)
         if title not in titles:
             titles.append(title)
-    order = sorted(patterns, key=lambda iri: (patterns[iri][0], iri))
+    order = sorted(described, key=lambda iri: (described[iri][0], iri))
     ids = {iri: n for n, iri in enumerate(order)}
     db.executemany("INSERT INTO pattern VALUES (?, ?, ?, ?)",
-                   ((ids[iri], iri, patterns[iri][0],
-                     json.dumps(sorted(patterns[iri][1], key=json.dumps), ensure_ascii=False)) for iri in order))
+                   ((ids[iri], iri, described[iri][0],
+                     json.dumps(sorted(described[iri][1], key=json.dumps), ensure_ascii=False)) for iri in order))
     if members is None:
         members = ((s["pattern"].value, str(s["group"]), int(s["kind"].value)) for s in store.query(_MEMBERS)
                    if isinstance(s["pattern"], NamedNode))
@@ -474,7 +536,7 @@ def _pattern_index(store: Store, db: sqlite3.Connection, encoder: CellEncoder, *
     db.executemany("INSERT INTO text (value, pattern, field) VALUES (?, ?, ?)", text_rows())
 
 
-def _path_index(store: Store, db: sqlite3.Connection, *, steps: Iterable[tuple[str, str, str]] | None = None) -> None:
+def _path_index(store: Store | None, db: sqlite3.Connection, *, steps: Iterable[tuple[str, str, str]] | None = None) -> None:
     """Every node of the curated relationship graph (IRI order) and its neighbours with step kinds;
     *steps* ((IRI, kind IRI, IRI)) are what :data:`_STEPS` asks the store when not given.
 

@@ -320,7 +320,7 @@ def validate_streaming(
         try:
             store = Store(str(work / ix.STORE))
             rows = ix.Rows(work / ix.FILES, fresh=True)
-            loader = _Buffered(pipeline._Loader(store))
+            loader = _Buffered(pipeline._store_loader(store))
             order = 0
             bar = pipeline._progress(len(files), progress)
             try:
