@@ -212,11 +212,11 @@ def build_library(
                 writer.add(source.relpath, source.display, result)
                 digests.append((source.relpath, result.digest))
 
-            feed = FactFeed(state["scratch"] / FACTS_FILE, answers=state["scratch"] / ANSWERS_STARTED)
+            feed = state["feed"] = FactFeed(state["scratch"] / FACTS_FILE, answers=state["scratch"] / ANSWERS_STARTED)
             try:
                 report = load_library(new, sources=roots, base_iri=base_iri, compact=compact,
                                       max_file_size=max_file_size, jobs=jobs, progress=progress, issued=issued,
-                                      recorder=record, facts=_SidecarsWhileCompacting(new, feed, state["scratch"])).report
+                                      recorder=record, facts=_Unwaited(feed)).report
                 void = _count(new, _void_subjects(new, Library(base_iri)))
                 writer.finish({"settings": settings, "data_triples": report.triples - void})
             except BaseException:
@@ -227,43 +227,36 @@ def build_library(
             state["build"] = {"kind": "full", "read": len(digests)}
             return report
 
-        def search(_store: Store, directory: Path, _report: Any) -> None:
-            os.replace(state["scratch"] / search_index.FILENAME, directory / search_index.FILENAME)
-
         def answers(new: Store, directory: Path, _report: Any) -> None:
             from patternkg.server.precompute import complete_answers
 
-            complete_answers(new, directory, state["scratch"] / ANSWERS_STARTED)
+            # the feed's process has been writing them since the last file was loaded
+            complete_answers(new, directory, state["feed"].wait())
 
-        written = {"search": search, "answers": answers}
-        full_writers = [(name, written.get(name, fn)) for name, fn in writers]
+        full_writers = [(name, answers if name == "answers" else fn) for name, fn in writers]
         return write_generation(target, fill_full, sidecars=[*full_writers, ("files", move_index)],
                                 metadata=metadata, report=lambda r: r, sources=roots, notify=notify)
     finally:
+        if "feed" in state:
+            state["feed"].abort()  # when a step failed before the answers (harmless after them)
         if "scratch" in state:
             shutil.rmtree(state["scratch"], ignore_errors=True)
 
 
-class _SidecarsWhileCompacting:
-    """What a full build hands the triples it loads to (:func:`~.pipeline.load_library`'s
-    *facts*): a :class:`~patternkg.server.fact_feed.FactFeed`, whose process then writes the
-    answers sidecar but for ``stats`` (:data:`ANSWERS_STARTED`); meanwhile, while the store is
-    compacted (Oxigraph releases the GIL), the search index is written here. Both into
-    *scratch*, for the sidecar step to complete and move into the generation."""
+class _Unwaited:
+    """The feed a full build hands the triples it loads to (:func:`~.pipeline.load_library`'s
+    *facts*): its input is closed when the store is complete, and its process then writes the
+    answers sidecar but for ``stats`` (:data:`ANSWERS_STARTED`), while the build process
+    compacts the store and writes the search index; the answers sidecar writer waits for it."""
 
-    def __init__(self, store: Store, feed: Any, scratch: Path) -> None:
-        self.store, self.feed, self.scratch = store, feed, scratch
+    def __init__(self, feed: Any) -> None:
+        self.feed = feed
 
     def write(self, ntriples: bytes) -> None:
         self.feed.write(ntriples)
 
     def finish(self, renamed: Sequence[tuple[str, str]]) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(1, thread_name_prefix="patternkg-search") as pool:
-            search = pool.submit(search_index.write_search_index, self.store, self.scratch)
-            self.feed.finish(renamed)
-            search.result()
+        self.feed.close_input(renamed)
 
 
 def _stored_settings(index: Path) -> dict | None:

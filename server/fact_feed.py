@@ -7,7 +7,7 @@ order and any number of times (``converter/pipeline.py`` writes each bulk-load b
 predicate a table of :data:`~.bulk_facts.TABLES` is made of, in the SQLite file *path*: typed
 literals in the canonical form the store gives them back in (4.50 is stored as 4.5), one row
 per distinct triple (the store is a set; each table's primary key is its index). Told by
-:meth:`~FactFeed.finish` which ``pat_`` id IRIs the build rewrote (its ``_resolve_ids``), it
+:meth:`~FactFeed.close_input` which ``pat_`` id IRIs the build rewrote (its ``_resolve_ids``), it
 rewrites them as the store's were, and joins the ``enabling_*`` tables: the tables
 :class:`~.bulk_facts.BulkFacts` would have read from the finished store, which it then opens
 (``prepared=``) instead. With *answers*, the process goes on to write the part of the answers
@@ -98,15 +98,22 @@ class FactFeed:
             raise
 
     def finish(self, renamed: Iterable[tuple[str, str]] = ()) -> Path:
+        """:meth:`close_input`, then :meth:`wait`."""
+        self.close_input(renamed)
+        return self.wait()
+
+    def close_input(self, renamed: Iterable[tuple[str, str]] = ()) -> None:
         """After the last :meth:`write`: have the process make the tables (see the module
         docstring) with every object in *renamed* ((old IRI, new IRI) in N-Triples form)
-        replaced, and the answers' part when asked; wait for it. Returns the answers' path when
-        asked, else the tables'."""
+        replaced, and the answers' part when asked (it goes on alone)."""
         self.write("".join(f"{old} {_RENAMED} {new} .\n" for old, new in renamed).encode())
         # An empty line ends the stream: processes forked meanwhile (the parser processes) hold
         # the pipe too, so the helper cannot wait for it to close.
         self.write(b"\n")
         self.process.stdin.close()
+
+    def wait(self) -> Path:
+        """Wait for the process (raises when it failed); the answers' path when asked, else the tables'."""
         self._check()
         return self.path if self.answers is None else self.answers
 
@@ -149,7 +156,7 @@ def _collect(stream, db: sqlite3.Connection) -> None:
         lines = (rest + chunk).split(b"\n")
         rest = lines.pop()
         for line in lines:
-            if not line:  # the end (see FactFeed.finish)
+            if not line:  # the end (see FactFeed.close_input)
                 ended = True
                 break
             subject, predicate, obj = line.split(b" ", 2)
