@@ -26,7 +26,6 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -307,7 +306,10 @@ class _Loader:
 
 
 class FactSink(Protocol):
-    """What :func:`load_library` hands the triples it loads to (see its *facts*)."""
+    """What :func:`load_library` hands the triples it loads to (see its *facts*): every line
+    loaded is written to it; once the store's content is complete, before it is compacted,
+    it is finished with the (``pat_`` id IRI, slug IRI) pairs of the rewritten targets (a
+    :class:`~patternkg.server.fact_feed.FactFeed`'s process may go on meanwhile)."""
 
     def write(self, ntriples: bytes) -> object: ...
 
@@ -341,9 +343,8 @@ def load_library(
 ) -> Conversion:
     """See the module docstring. *recorder*, when given, gets every file with its recorded
     result (see :func:`convert_files`), in discovery order, before it is loaded. *facts*, when
-    given, is written every N-Triples line loaded into the store, and finished with the ids
-    rewritten (a :class:`~patternkg.server.fact_feed.FactFeed`: the answers sidecar's facts),
-    while the store is compacted."""
+    given, gets every N-Triples line loaded into the store, with the ``pkg:backedBy`` and VoID
+    lines (see :class:`FactSink`; a full build's answers sidecar is made from them)."""
     started = time.perf_counter()
     library = Library(base_iri)
     files = discover(sources)
@@ -426,22 +427,17 @@ def load_library(
     store.extend(description)
     report.triples = data_triples + len(description)
     report.quads = report.triples
-    with ThreadPoolExecutor(1, thread_name_prefix="patternkg-facts") as background:
-        finished = None
-        if facts is not None:
-            facts.write("".join(f"{q.subject} {q.predicate} {q.object} .\n" for q in description).encode())
-            # SQLite and Oxigraph's compaction both release the GIL: the two run side by side
-            finished = background.submit(facts.finish, [(str(old), str(new)) for old, new in renamed])
-        if compact:
-            # Each bulk load adds overlapping files to the store; a lookup visits every one.
-            # One full compaction makes queries on the finished store up to 2-4x faster.
-            compacting = time.perf_counter()
-            status = _status("compacting the store", progress)
-            store.optimize()
-            status.close()
-            report.compact_seconds = time.perf_counter() - compacting
-        if finished is not None:
-            finished.result()
+    if facts is not None:
+        facts.write("".join(f"{q.subject} {q.predicate} {q.object} .\n" for q in description).encode())
+        facts.finish([(str(old), str(new)) for old, new in renamed])
+    if compact:
+        # Each bulk load adds overlapping files to the store; a lookup visits every one.
+        # One full compaction makes queries on the finished store up to 2-4x faster.
+        compacting = time.perf_counter()
+        status = _status("compacting the store", progress)
+        store.optimize()
+        status.close()
+        report.compact_seconds = time.perf_counter() - compacting
     report.seconds = time.perf_counter() - started
     conversion.files_by_slug = dict(files_by_slug)
     return conversion

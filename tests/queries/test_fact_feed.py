@@ -97,22 +97,13 @@ def _fed(sources: list[Path], tmp_path: Path, *, answers: Path | None = None) ->
     """A store loaded from *sources* and what its FactFeed made (the tables, or the answers)."""
     store = Store()
     feed = FactFeed(tmp_path / "facts.sqlite", answers=answers)
-    finished: list[Path] = []
-
-    class Sink:  # load_library calls finish() in a thread of its own: keep what it returns
-        write = feed.write
-
-        @staticmethod
-        def finish(renamed):
-            finished.append(feed.finish(renamed))
-
     try:
-        report = load_library(store, sources=sources, base_iri=BASE, facts=Sink()).report
+        report = load_library(store, sources=sources, base_iri=BASE, facts=feed).report
     except BaseException:
         feed.abort()
         raise
     assert report.triples > 0
-    return store, finished[0]
+    return store, feed.wait()  # finished by load_library: the process is done
 
 
 def _check_equal(sources: list[Path], tmp_path: Path) -> dict[str, list]:
