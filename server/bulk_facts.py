@@ -119,7 +119,7 @@ def _token(target: str) -> str:
     if target.startswith("<"):
         text = target[1:-1]
     else:
-        text = next(iter(parse(f"<urn:x> <urn:x> {target} .\n", format=RdfFormat.N_TRIPLES))).object.value
+        text = _terms([target])[0].value
     return _nt_literal(_LAST_SEGMENT.sub("", text, count=1))
 
 

@@ -31,11 +31,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from pyoxigraph import RdfFormat, Store, parse
+from pyoxigraph import RdfFormat, Store
 
 from patternkg.converter.namespaces import PKG
 
-from .bulk_facts import ENABLING_TABLES, TABLES, _scratch
+from .bulk_facts import ENABLING_TABLES, TABLES, _scratch, _terms
 
 __all__ = ["FactFeed"]
 
@@ -191,7 +191,7 @@ def _value(nt: str) -> str:
     end = nt.rfind('"')
     if "\\" not in nt[:end]:
         return nt[1:end]
-    return next(iter(parse(f"<urn:x> <urn:x> {nt} .\n", format=RdfFormat.N_TRIPLES))).object.value
+    return _terms([nt])[0].value
 
 
 def _finish(db: sqlite3.Connection) -> None:

@@ -244,13 +244,14 @@ def key_text(terms: Iterable[Any]) -> str:
 
 
 @contextmanager
-def partial_answers(directory: Path, *, copy_of: Path | None = None,
-                    taking: Path | None = None) -> Iterator[sqlite3.Connection]:
-    """An ``answers.sqlite`` being written in *directory* (empty, a copy of *copy_of*, or the file
-    *taking*, moved): the connection to a partial file beside it, committed and renamed into
-    place when the block ends, removed when it raises (so a reader never sees half a file)."""
-    target = Path(directory) / ANSWERS_FILE
-    partial = target.with_name(f".{ANSWERS_FILE}.partial-{os.getpid()}")
+def partial_answers(directory: Path, *, copy_of: Path | None = None, taking: Path | None = None,
+                    name: str = ANSWERS_FILE) -> Iterator[sqlite3.Connection]:
+    """An ``answers.sqlite`` (or *name*) being written in *directory* (empty, a copy of *copy_of*,
+    or the file *taking*, moved): the connection to a partial file beside it, committed and
+    renamed into place when the block ends, removed when it raises (so a reader never sees half
+    a file)."""
+    target = Path(directory) / name
+    partial = target.with_name(f".{name}.partial-{os.getpid()}")
     partial.unlink(missing_ok=True)
     if copy_of is not None:
         shutil.copyfile(copy_of, partial)
@@ -258,7 +259,10 @@ def partial_answers(directory: Path, *, copy_of: Path | None = None,
         os.replace(taking, partial)
     db = sqlite3.connect(partial)
     try:
-        _pragmas(db)
+        db.execute("PRAGMA journal_mode=OFF")
+        db.execute("PRAGMA synchronous=OFF")
+        # the default 2 MB cache makes inserting the member and text indexes page in and out
+        db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         yield db
         db.commit()
     except BaseException:
@@ -267,13 +271,6 @@ def partial_answers(directory: Path, *, copy_of: Path | None = None,
         raise
     db.close()
     os.replace(partial, target)
-
-
-def _pragmas(db: sqlite3.Connection) -> None:
-    db.execute("PRAGMA journal_mode=OFF")
-    db.execute("PRAGMA synchronous=OFF")
-    # the default 2 MB cache makes inserting the member and text indexes page in and out
-    db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
 
 
 def write_answers(store: Store, directory: Path, report: Any = None) -> Path:
@@ -293,21 +290,12 @@ def start_answers(facts: Path, path: Path) -> None:
     """Write into *path* what the answers sidecar takes from the tables a
     :class:`~.fact_feed.FactFeed` made (*facts*, used up) alone: every bulk list, the pattern and
     path indexes. :func:`complete_answers` adds what needs the store (``stats``)."""
-    path.unlink(missing_ok=True)
-    db = sqlite3.connect(path)
-    try:
-        _pragmas(db)
+    with partial_answers(path.parent, name=path.name) as db:
         db.executescript(_SCHEMA)
         with BulkFacts(None, db, path.parent, prepared=facts) as bulk:
             encoder, keys = _answers_from_facts(db, bulk, None)
         db.executemany("INSERT INTO prefix VALUES (?, ?)", [(n, p) for p, n in encoder.prefixes.items()])
         db.execute("INSERT INTO meta VALUES ('lists', ?)", (json.dumps(keys, sort_keys=True),))
-        db.commit()
-    except BaseException:
-        db.close()
-        path.unlink(missing_ok=True)
-        raise
-    db.close()
 
 
 def complete_answers(store: Store, directory: Path, started: Path) -> Path:
@@ -338,7 +326,7 @@ def _answers_from_facts(db: sqlite3.Connection, bulk: BulkFacts,
 
 
 def _complete(db: sqlite3.Connection, store: Store, encoder: CellEncoder, keys: dict[str, list[str]], *,
-              taken: set[int] = frozenset()) -> None:
+              taken: Iterable[int] = ()) -> None:
     """What needs the store (``stats``), then the prefixes, the metadata and the indexes."""
     writer = _ListWriter(db)
     writer.taken = set(taken)
