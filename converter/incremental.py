@@ -216,7 +216,7 @@ def build_library(
             try:
                 report = load_library(new, sources=roots, base_iri=base_iri, compact=compact,
                                       max_file_size=max_file_size, jobs=jobs, progress=progress, issued=issued,
-                                      recorder=record, facts=_Unwaited(feed)).report
+                                      recorder=record, facts=feed).report
                 void = _count(new, _void_subjects(new, Library(base_iri)))
                 writer.finish({"settings": settings, "data_triples": report.triples - void})
             except BaseException:
@@ -241,22 +241,6 @@ def build_library(
             state["feed"].abort()  # when a step failed before the answers (harmless after them)
         if "scratch" in state:
             shutil.rmtree(state["scratch"], ignore_errors=True)
-
-
-class _Unwaited:
-    """The feed a full build hands the triples it loads to (:func:`~.pipeline.load_library`'s
-    *facts*): its input is closed when the store is complete, and its process then writes the
-    answers sidecar but for ``stats`` (:data:`ANSWERS_STARTED`), while the build process
-    compacts the store and writes the search index; the answers sidecar writer waits for it."""
-
-    def __init__(self, feed: Any) -> None:
-        self.feed = feed
-
-    def write(self, ntriples: bytes) -> None:
-        self.feed.write(ntriples)
-
-    def finish(self, renamed: Sequence[tuple[str, str]]) -> None:
-        self.feed.close_input(renamed)
 
 
 def _stored_settings(index: Path) -> dict | None:

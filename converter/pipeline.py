@@ -309,7 +309,8 @@ class FactSink(Protocol):
     """What :func:`load_library` hands the triples it loads to (see its *facts*): every line
     loaded is written to it; once the store's content is complete, before it is compacted,
     it is finished with the (``pat_`` id IRI, slug IRI) pairs of the rewritten targets (a
-    :class:`~patternkg.server.fact_feed.FactFeed`'s process may go on meanwhile)."""
+    :class:`~patternkg.server.fact_feed.FactFeed`: its process goes on while the store is
+    compacted; the answers sidecar writer waits for it)."""
 
     def write(self, ntriples: bytes) -> object: ...
 

@@ -114,13 +114,19 @@ _SQL_DIR = Path(__file__).parent / "queries" / "bulk"
 _LAST_SEGMENT = re.compile(r"^.*/", re.DOTALL)
 
 
+def value_of(nt: str) -> str:
+    """``STR()`` of a term in N-Triples form: an IRI, or a literal's lexical form."""
+    if nt.startswith("<"):
+        return nt[1:-1]
+    end = nt.rfind('"')
+    if "\\" not in nt[:end]:  # nothing escaped: the text between the quotes
+        return nt[1:end]
+    return _terms([nt])[0].value
+
+
 def _token(target: str) -> str:
     """``REPLACE(STR(?target), "^.*/", "")`` of a term in N-Triples form (an IRI or a literal)."""
-    if target.startswith("<"):
-        text = target[1:-1]
-    else:
-        text = _terms([target])[0].value
-    return _nt_literal(_LAST_SEGMENT.sub("", text, count=1))
+    return _nt_literal(_LAST_SEGMENT.sub("", value_of(target), count=1))
 
 
 def _integer(n: int) -> str:
@@ -225,10 +231,11 @@ class BulkFacts:
         (what :data:`~.precompute._PATTERNS` asks)."""
         rows = self.db.execute("SELECT s.s, s.o, t.o FROM slug AS s LEFT JOIN title AS t ON t.s = s.s")
         while batch := rows.fetchmany(_BATCH):
-            terms = _terms([nt for _s, slug, title in batch for nt in (slug, title or slug)])
-            for n, (s, _slug, title) in enumerate(batch):
+            titles = iter(_terms([title for _s, _slug, title in batch if title is not None]))
+            for s, slug, title in batch:
+                term = None if title is None else next(titles)
                 if s.startswith("<"):
-                    yield s[1:-1], terms[2 * n].value, None if title is None else terms[2 * n + 1]
+                    yield s[1:-1], value_of(slug), term
 
     def members(self) -> Iterator[tuple[str, str, int]]:
         """(pattern IRI, group in N-Triples form, kind) of every entity (kind 0) and community (1)

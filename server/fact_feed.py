@@ -7,10 +7,10 @@ order and any number of times (``converter/pipeline.py`` writes each bulk-load b
 predicate a table of :data:`~.bulk_facts.TABLES` is made of, in the SQLite file *path*: typed
 literals in the canonical form the store gives them back in (4.50 is stored as 4.5), one row
 per distinct triple (the store is a set; each table's primary key is its index). Told by
-:meth:`~FactFeed.close_input` which ``pat_`` id IRIs the build rewrote (its ``_resolve_ids``), it
+:meth:`~FactFeed.finish` which ``pat_`` id IRIs the build rewrote (its ``_resolve_ids``), it
 rewrites them as the store's were, and joins the ``enabling_*`` tables: the tables
 :class:`~.bulk_facts.BulkFacts` would have read from the finished store, which it then opens
-(``prepared=``) instead. With *answers*, the process goes on to write the part of the answers
+(``prepared=``) instead; :meth:`~FactFeed.wait` waits for that. With *answers*, the process goes on to write the part of the answers
 sidecar that needs no store (:func:`~.precompute.start_answers`), while the build compacts its
 store and writes the search index. ``tests/queries/test_fact_feed.py`` checks that the tables
 equal the ones read from the store, and the answers the live queries.
@@ -35,7 +35,7 @@ from pyoxigraph import RdfFormat, Store
 
 from patternkg.converter.namespaces import PKG
 
-from .bulk_facts import ENABLING_TABLES, TABLES, _scratch, _terms
+from .bulk_facts import ENABLING_TABLES, TABLES, _scratch, value_of
 
 __all__ = ["FactFeed"]
 
@@ -97,15 +97,10 @@ class FactFeed:
             self._check()
             raise
 
-    def finish(self, renamed: Iterable[tuple[str, str]] = ()) -> Path:
-        """:meth:`close_input`, then :meth:`wait`."""
-        self.close_input(renamed)
-        return self.wait()
-
-    def close_input(self, renamed: Iterable[tuple[str, str]] = ()) -> None:
+    def finish(self, renamed: Iterable[tuple[str, str]] = ()) -> None:
         """After the last :meth:`write`: have the process make the tables (see the module
         docstring) with every object in *renamed* ((old IRI, new IRI) in N-Triples form)
-        replaced, and the answers' part when asked (it goes on alone)."""
+        replaced, then the answers' part when asked; it goes on alone (see :meth:`wait`)."""
         self.write("".join(f"{old} {_RENAMED} {new} .\n" for old, new in renamed).encode())
         # An empty line ends the stream: processes forked meanwhile (the parser processes) hold
         # the pipe too, so the helper cannot wait for it to close.
@@ -118,7 +113,7 @@ class FactFeed:
         return self.path if self.answers is None else self.answers
 
     def abort(self) -> None:
-        """Stop the process and remove its files (after a failure; harmless after :meth:`finish`)."""
+        """Stop the process and remove its files (after a failure; harmless after :meth:`wait`)."""
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
@@ -156,7 +151,7 @@ def _collect(stream, db: sqlite3.Connection) -> None:
         lines = (rest + chunk).split(b"\n")
         rest = lines.pop()
         for line in lines:
-            if not line:  # the end (see FactFeed.close_input)
+            if not line:  # the end (see FactFeed.finish)
                 ended = True
                 break
             subject, predicate, obj = line.split(b" ", 2)
@@ -184,20 +179,10 @@ def _canonical(literal: str) -> str:
     return str(next(iter(store)).object)
 
 
-def _value(nt: str) -> str:
-    """The value of a term in N-Triples form: an IRI, or a literal's lexical form."""
-    if nt.startswith("<"):
-        return nt[1:-1]
-    end = nt.rfind('"')
-    if "\\" not in nt[:end]:
-        return nt[1:end]
-    return _terms([nt])[0].value
-
-
 def _finish(db: sqlite3.Connection) -> None:
     """Rewrite the renamed objects (a row that then repeats another goes), give ``searchable``
     its values, join the ``enabling_*`` tables."""
-    db.create_function("pkg_value", 1, _value, deterministic=True)
+    db.create_function("pkg_value", 1, value_of, deterministic=True)
     renamed = "SELECT s FROM renamed"
     if db.execute("SELECT 1 FROM renamed LIMIT 1").fetchone():
         for table in _kept_tables():

@@ -8,8 +8,10 @@ In one process on the same store:
 - **sparql** (the baseline: the writer before): each bulk query (``server/queries/bulk/*.rq``)
   run without ORDER BY, its rows staged and sorted by SQLite on
   :mod:`patternkg.server.row_order` keys, then encoded;
-- **facts** (the writer now, :mod:`patternkg.server.bulk_facts`): the triples the queries are
-  made of read into SQLite tables (by this process and a helper process), then each query's
+- **facts** (:mod:`patternkg.server.bulk_facts`, as a multi-library store's writer runs it; a
+  full build gets the same tables from :mod:`patternkg.server.fact_feed` instead of reading
+  them): the triples the queries are made of read into SQLite tables (by this process and a
+  helper process), then each query's
   SQL translation (``queries/bulk/<name>.sql``) run, sorted and encoded by SQLite. Its figures
   per query are the SQL alone; the reading is printed on its own line, and counted in the total.
   It also writes the lists the ``#+ filter:`` lines derive (per domain), which the baseline

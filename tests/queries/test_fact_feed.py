@@ -10,7 +10,6 @@ the store gives back, one row per distinct triple, the VoID description included
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -22,10 +21,8 @@ from patternkg.server.answers import open_answers
 from patternkg.server.fact_feed import FactFeed
 from patternkg.server.precompute import complete_answers
 
-from qhelpers import LIBRARY
+from qhelpers import BASE, LIBRARY, fact_tables
 from test_precomputed import Pinned, check_library
-
-BASE = "https://w3id.org/patternkg/library/"
 
 #: what the fed path has to get right that the small query library does not show
 HARD_CASES = {
@@ -83,16 +80,6 @@ def _library(tmp_path: Path) -> Path:
     return library
 
 
-def _tables(store: Store, directory: Path, prepared: Path | None = None) -> dict[str, list]:
-    directory.mkdir()
-    db = sqlite3.connect(directory / "scratch.sqlite")
-    with bulk_facts.BulkFacts(store, db, directory, prepared=prepared) as facts:
-        tables = {t: sorted(facts.db.execute(f"SELECT * FROM {t}")) for t in bulk_facts.TABLES}
-    db.close()
-    assert [p.name for p in directory.iterdir()] == ["scratch.sqlite"], "scratch files left behind"
-    return tables
-
-
 def _fed(sources: list[Path], tmp_path: Path, *, answers: Path | None = None) -> tuple[Store, Path]:
     """A store loaded from *sources* and what its FactFeed made (the tables, or the answers)."""
     store = Store()
@@ -103,14 +90,14 @@ def _fed(sources: list[Path], tmp_path: Path, *, answers: Path | None = None) ->
         feed.abort()
         raise
     assert report.triples > 0
-    return store, feed.wait()  # finished by load_library: the process is done
+    return store, feed.wait()  # finished by load_library
 
 
 def _check_equal(sources: list[Path], tmp_path: Path) -> dict[str, list]:
     store, path = _fed(sources, tmp_path)
-    fed = _tables(store, tmp_path / "fed", prepared=path)
+    fed = fact_tables(store, tmp_path / "fed", prepared=path)[1]
     assert not path.exists(), "the fed tables are used up"
-    read = _tables(store, tmp_path / "read")
+    read = fact_tables(store, tmp_path / "read")[1]
     for table in bulk_facts.TABLES:
         assert fed[table] == read[table], table
     return read
@@ -152,5 +139,6 @@ def test_a_helper_that_dies_fails_the_feed_and_leaves_nothing(tmp_path):
     with pytest.raises(RuntimeError, match="exit code -9"):
         feed.write(b"<urn:a> <urn:b> <urn:c> .\n" * 100_000)
         feed.finish()
+        feed.wait()
     feed.abort()
     assert list(tmp_path.iterdir()) == []

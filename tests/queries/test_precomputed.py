@@ -21,7 +21,7 @@ from patternkg.server.answers import AnswerIndex, open_answers
 from patternkg.server.precompute import write_answers
 from patternkg.server.prepared import PreparedQueries, store_runner
 
-from qhelpers import LIBRARY
+from qhelpers import LIBRARY, fact_tables
 
 #: columns of each query's ORDER BY that are projected (the order the index must keep)
 ORDER = {
@@ -185,31 +185,16 @@ def test_the_server_answers_from_its_generation(app, client, prepared):
         assert int(served.headers["X-Total-Count"]) == live.total
 
 
-def _fact_tables(store: Store, directory: Path, store_path: Path | None) -> tuple[set[str], dict[str, list]]:
-    import sqlite3
-
-    from patternkg.server import bulk_facts
-
-    db = sqlite3.connect(directory / "scratch.sqlite")
-    with bulk_facts.BulkFacts(store, db, directory, store_path=store_path) as facts:
-        schemas = {row[1] for row in db.execute("PRAGMA database_list")}
-        tables = {t: sorted(facts.db.execute(f"SELECT * FROM {t}")) for t in bulk_facts.TABLES}
-    assert not [p for p in directory.iterdir() if p.name != "scratch.sqlite"], "scratch files left behind"
-    return schemas, tables
-
-
 def test_the_helper_process_reads_what_one_process_reads(corpus_store_dir, tmp_path, monkeypatch):
     """The fact tables read by two processes (as for a big store) are those one process reads."""
     from patternkg.server import bulk_facts
 
     generation = open_generation(corpus_store_dir[0])
     store = open_store(corpus_store_dir[0])
-    (tmp_path / "one").mkdir()
-    (tmp_path / "two").mkdir()
-    schemas, alone = _fact_tables(store, tmp_path / "one", None)
+    schemas, alone = fact_tables(store, tmp_path / "one")
     assert "facts_helper" not in schemas
     monkeypatch.setattr(bulk_facts, "HELPER_MIN_BYTES", 0)
-    schemas, shared = _fact_tables(store, tmp_path / "two", generation.store_path)
+    schemas, shared = fact_tables(store, tmp_path / "two", store_path=generation.store_path)
     assert "facts_helper" in schemas
     assert shared == alone
     assert sum(map(len, alone.values())) > 50_000  # 83,925 rows on the shared corpus
