@@ -65,6 +65,12 @@ _ALTERNATIVES = {
     "RDF_XML": ("RDF/XML", "text/turtle, application/n-triples or application/ld+json"),
 }
 
+#: The stack of the thread that runs queries: the soft RLIMIT_STACK (what the main thread would
+#: get, and what :mod:`.guard`'s depth limit is measured against), or this when it is unlimited
+#: or larger than MAX_STACK_BYTES.
+DEFAULT_STACK_BYTES = 8 << 20
+MAX_STACK_BYTES = 256 << 20
+
 CLONE_NEWNET = 0x40000000
 CLONE_NEWUSER = 0x10000000
 
@@ -300,9 +306,29 @@ class Worker:
 
 
 def main(argv: list[str]) -> int:
+    """Serve requests until the parent closes the pipe (or goes away); the exit status.
+
+    Everything runs on one thread whose whole stack is mapped before the address-space cap
+    is set. The main thread's stack grows on demand instead: with the process near its cap,
+    a deep (but accepted, see :mod:`.guard`) query could not grow it and died with SIGSEGV,
+    a crash, where the same query with a mapped stack is answered."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    soft_stack = resource.getrlimit(resource.RLIMIT_STACK)[0]
+    size = soft_stack if 0 < soft_stack <= MAX_STACK_BYTES else DEFAULT_STACK_BYTES
+    status: list[int] = [1]
+    previous = threading.stack_size(size)
+    try:
+        serving = threading.Thread(target=lambda: status.__setitem__(0, _serve(argv)), name="patternkg-worker")
+        serving.start()
+    finally:
+        threading.stack_size(previous)
+    serving.join()
+    return status[0]
+
+
+def _serve(argv: list[str]) -> int:
     fd_in, fd_out, raw = int(argv[1]), int(argv[2]), argv[3]
     config = json.loads(raw)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     conn_in = Connection(fd_in, writable=False)
     conn_out = Connection(fd_out, readable=False)
     isolated = isolate_network() if config.get("isolate_network", True) else False

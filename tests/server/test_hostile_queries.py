@@ -84,6 +84,15 @@ def test_deep_queries_are_refused_before_any_worker_runs_them(server: Server) ->
 ], ids=["braces", "parens", "not", "or", "plus", "union", "union-nested", "not-exists", "subselect"])
 def test_the_deepest_accepted_query_of_each_shape_runs(server: Server, make) -> None:
     """The limit is low enough: the deepest query the guard lets through is answered."""
+    depth = _deepest_accepted(make)
+    r = requests.post(server.sparql, data={"query": make(depth)}, timeout=30)
+    assert r.status_code == 200, r.text
+    with pytest.raises(QueryTooDeep):
+        inspect_query(make(depth + 1))
+
+
+def _deepest_accepted(make) -> int:
+    """The largest n for which the guard accepts make(n)."""
     low, high = 1, 50_000
     while low < high:
         mid = (low + high + 1) // 2
@@ -92,10 +101,22 @@ def test_the_deepest_accepted_query_of_each_shape_runs(server: Server, make) -> 
             low = mid
         except QueryTooDeep:
             high = mid - 1
-    r = requests.post(server.sparql, data={"query": make(low)}, timeout=30)
-    assert r.status_code == 200, r.text
-    with pytest.raises(QueryTooDeep):
-        inspect_query(make(low + 1))
+    return low
+
+
+def test_the_deepest_accepted_query_runs_in_a_worker_at_its_memory_cap(store_path: Path, tmp_path: Path) -> None:
+    """A worker whose address space is over its cap (a store open takes some 500 MiB, the cap
+    here is 64 MiB: nothing more can be mapped) still answers the deepest accepted query: its
+    stack was mapped before the cap was set. On a stack that grows on demand, the same query
+    died with SIGSEGV once the process neared its cap (a flaky CI failure of the test above)."""
+    srv = start_server(store_path, tmp_path, workers=1, memory_limit_mb=64)
+    try:
+        for shape in ("{", "{ SELECT * WHERE "):
+            make = lambda n, shape=shape: "SELECT * WHERE " + shape * n + "{}" + "}" * n  # noqa: E731
+            r = requests.post(srv.sparql, data={"query": make(_deepest_accepted(make))}, timeout=30)
+            assert r.status_code == 200, r.text
+    finally:
+        stop_server(srv)
 
 
 def test_flat_lists_are_not_counted_as_depth() -> None:
