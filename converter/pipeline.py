@@ -26,6 +26,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -218,9 +219,16 @@ def _results(files: list[SourceFile], *, base_iri: str, max_size: int, jobs: int
         _init_worker(base_iri, max_size, track, record)
         yield from map(_convert_one, files)
         return
+    # Not multiprocessing.Pool: its worker-handler thread wakes whenever a result waits in the
+    # pipe and polls every worker until the result thread has read it, in Python, holding the
+    # GIL (at 100k, as much CPU as the loader thread). The executor's one thread reads results.
     ctx = get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    with ctx.Pool(jobs, initializer=_init_pool_worker, initargs=(base_iri, max_size, track, record)) as pool:
-        yield from pool.imap(_convert_one, files, chunksize=8)
+    executor = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_pool_worker,
+                                   initargs=(base_iri, max_size, track, record))
+    try:
+        yield from executor.map(_convert_one, files, chunksize=8)
+    finally:  # closed early (a failure, or the caller's close()): drop the files not started
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def convert_files(files: Sequence[SourceFile], *, base_iri: str, max_size: int = DEFAULT_MAX_FILE_SIZE,

@@ -1,14 +1,48 @@
-"""The build's store loader: batches streamed into bulk loads of a bounded size, on a real
-on-disk pyoxigraph store."""
+"""The build's loading machinery: its parser processes stop with it, and its store loader
+streams batches into bulk loads of a bounded size (a real on-disk pyoxigraph store)."""
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Store
 
-from patternkg.converter.pipeline import _store_loader
+from patternkg.converter.pipeline import PARALLEL_THRESHOLD, load_library, _store_loader
+
+
+def children() -> list[int]:
+    """Process ids whose parent is this process."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == os.getpid():
+                        out.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
+def test_a_failing_build_stops_its_parser_processes(corpus_dir, tmp_path):
+    """A failure while the parser processes still have files to read (here, the recorder of the
+    tenth file) reaches the caller, and no parser process outlives the build."""
+    assert len(list(corpus_dir.rglob("*.md"))) > PARALLEL_THRESHOLD  # so the files go to parser processes
+    recorded = []
+
+    def recorder(source, result) -> None:
+        recorded.append(source)
+        if len(recorded) == 10:
+            raise RuntimeError("recording failed")
+
+    before = set(children())
+    with pytest.raises(RuntimeError, match="recording failed"):
+        load_library(Store(str(tmp_path / "store")), sources=[corpus_dir], base_iri="https://example.org/",
+                     jobs=2, recorder=recorder)
+    assert set(children()) <= before
+    assert len(recorded) == 10
 
 
 def batches(count: int, lines: int) -> list[bytes]:
