@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -120,12 +120,27 @@ def discover(sources: Sequence[Path]) -> list[SourceFile]:
     return found
 
 
+def has_pattern_files(sources: Sequence[Path]) -> bool:
+    """Whether :func:`discover` finds any file in *sources*; stops at the first one found."""
+    for source in sources or default_sources():
+        if not Path(source).is_dir() or next(_walk_markdown(str(source), []), None) is not None:
+            return True
+    return False
+
+
 def _markdown_files(root: str) -> list[tuple[str, bool]]:
     """(path relative to *root*, is a symlink) of the ``*.md`` files under *root*, in the order
     of ``sorted(Path(root).rglob("*.md"))`` (paths compared part by part)."""
-    out: list[tuple[str, bool]] = []
+    folders: list[str] = []
+    out = list(_walk_markdown(root, folders))
+    out.sort(key=(lambda item: item[0].split("/")) if folders else None)
+    return out
+
+
+def _walk_markdown(root: str, folders: list[str]) -> Iterator[tuple[str, bool]]:
+    """The ``*.md`` files under *root* as :func:`_markdown_files` lists them, in directory order;
+    the subfolders entered are appended to *folders*."""
     pending = [""]
-    nested = False
     while pending:
         rel_dir = pending.pop()
         try:
@@ -138,14 +153,12 @@ def _markdown_files(root: str) -> list[tuple[str, bool]]:
             name = entry.name
             try:
                 if name.endswith(".md") and entry.is_file():
-                    out.append((prefix + name, entry.is_symlink()))
+                    yield prefix + name, entry.is_symlink()
                 elif entry.is_dir() and not entry.is_symlink():
                     pending.append(prefix + name)
-                    nested = True
+                    folders.append(prefix + name)
             except OSError:
                 continue
-    out.sort(key=(lambda item: item[0].split("/")) if nested else None)
-    return out
 
 
 # -- worker side -------------------------------------------------------------------------------

@@ -34,6 +34,14 @@ def _int(n: int) -> Literal:
     return Literal(str(n), datatype=XSD_INTEGER)
 
 
+def _distinct_iris(store: Store, predicate: NamedNode) -> list[NamedNode]:
+    """The IRIs that are objects of *predicate*, in IRI order. Filtered and sorted here, not in
+    the query: SPARQL orders and filters every solution before DISTINCT (0.6 s at 100k patterns,
+    against 0.08 s for the distinct objects alone)."""
+    rows = store.query(f"SELECT DISTINCT ?o WHERE {{ ?s {predicate} ?o }}")
+    return sorted((row[0] for row in rows if isinstance(row[0], NamedNode)), key=lambda iri: iri.value)
+
+
 #: scheme name (``B scheme/<name>``) -> label
 SCHEME_LABELS = {
     "patterns": "Patterns",
@@ -48,9 +56,9 @@ def describe_schemes(store: Store, library: Library) -> list[Triple]:
     every scheme IRI the data mints has a description of its own."""
     space = library.base + "scheme/"
     out = []
-    for row in store.query(f"SELECT DISTINCT ?s WHERE {{ ?c <{SKOS}inScheme> ?s FILTER(STRSTARTS(STR(?s), \"{space}\")) }} "
-                           "ORDER BY ?s"):
-        scheme = row[0]
+    for scheme in _distinct_iris(store, NamedNode(SKOS + "inScheme")):
+        if not scheme.value.startswith(space):
+            continue
         name = scheme.value[len(space):]
         out += [
             Triple(scheme, A, NamedNode(SKOS + "ConceptScheme")),
@@ -93,9 +101,8 @@ def describe_dataset(store: Store, library: Library, report: BuildReport, *, sou
     ]
     for name in names:
         out.append(Triple(d, NamedNode(DCTERMS + "source"), Literal(name)))
-    for row in store.query("SELECT DISTINCT ?l WHERE { ?p <http://purl.org/dc/terms/license> ?l FILTER(isIRI(?l)) } "
-                           "ORDER BY ?l"):
-        out.append(Triple(d, NamedNode(DCTERMS + "license"), row[0]))
+    for licence in _distinct_iris(store, NamedNode(DCTERMS + "license")):
+        out.append(Triple(d, NamedNode(DCTERMS + "license"), licence))
     if issued:
         out.append(Triple(d, NamedNode(DCTERMS + "issued"), Literal(issued, datatype=XSD_DATETIME)))
     out += describe_schemes(store, library)

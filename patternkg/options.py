@@ -35,9 +35,9 @@ def require_patterns(sources: tuple[Path, ...], *, allow_empty: bool) -> None:
     """Exit with status 1 and one line when SOURCE holds no pattern file (unless *allow_empty*)."""
     if not sources or allow_empty:
         return
-    from patternkg.converter.pipeline import discover
+    from patternkg.converter.pipeline import has_pattern_files
 
-    if not discover(list(sources)):
+    if not has_pattern_files(list(sources)):
         click.echo(f"patternkg: no pattern files (*.md) found in {', '.join(str(s) for s in sources)} "
                    "(--allow-empty accepts that)", err=True)
         raise SystemExit(1)

@@ -57,10 +57,11 @@ _TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 
 
 def update_answers(store: Store, directory: Path, *, previous: Path, previous_store: Path,
-                   touched: Iterable[str], shared_changed: bool = True) -> Path:
+                   touched: Iterable[str], shared_changed: bool = True, copy: Path | None = None) -> Path:
     """Write ``directory/answers.sqlite`` for *store* from the sidecar of generation folder
     *previous* (whose store is *previous_store*), the *touched* pattern IRIs and whether the
-    description of a shared node (domain, community, entity, agent) changed; returns its path."""
+    description of a shared node (domain, community, entity, agent) changed; returns its path.
+    *copy*, when given, is a copy of that sidecar already made, which is changed and moved."""
     directory, source = Path(directory), Path(previous) / ANSWERS_FILE
     touched = sorted(set(touched))
     if not source.is_file() or _version(source) != str(FORMAT_VERSION):
@@ -68,7 +69,7 @@ def update_answers(store: Store, directory: Path, *, previous: Path, previous_st
     old = Store.read_only(str(previous_store))
     renumber = False
     try:
-        with partial_answers(directory, copy_of=source) as db:
+        with partial_answers(directory, **({"copy_of": source} if copy is None else {"taking": copy})) as db:
             if not _Update(db, old, store, touched, shared_changed).run():
                 raise _Renumber
     except _Renumber:  # a prefix the previous sidecar has no number for: numbered as a full build would

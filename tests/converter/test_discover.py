@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from patternkg.converter.pipeline import SourceFile, discover
+from patternkg.converter.pipeline import SourceFile, discover, has_pattern_files
 
 
 def reference(sources: list[Path]) -> list[SourceFile]:
@@ -63,3 +63,19 @@ def test_discover_relative_and_dot_sources(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert discover([Path("lib/")]) == reference([Path("lib/")])
     assert discover([Path("lib/a/../a")]) == reference([Path("lib/a/../a")])
+
+
+def test_has_pattern_files_says_whether_discover_finds_any(tmp_path):
+    lib = tree(tmp_path)
+    (tmp_path / "empty" / "deep" / "deeper").mkdir(parents=True)
+    (tmp_path / "empty" / "notes.txt").write_text("not a pattern")
+    (tmp_path / "nested" / "a" / "b").mkdir(parents=True)
+    (tmp_path / "nested" / "a" / "b" / "only.md").write_text("x")
+    (tmp_path / "linked-only").mkdir()
+    os.symlink(tmp_path / "outside", tmp_path / "linked-only" / "dir")  # not entered: no file
+    cases = [[lib], [lib / "a"], [tmp_path / "empty"], [tmp_path / "nested"], [tmp_path / "linked-only"],
+             [tmp_path / "empty", tmp_path / "nested"], [tmp_path / "empty", tmp_path / "linked-only"],
+             [tmp_path / "empty" / "notes.txt"]]
+    answers = [has_pattern_files(sources) for sources in cases]
+    assert answers == [bool(discover(sources)) for sources in cases]
+    assert answers.count(False) == 3

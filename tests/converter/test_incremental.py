@@ -130,7 +130,13 @@ def test_changes_of_every_kind_give_the_full_build_triple_for_triple(tmp_path, l
                                                               inferred=("beta",))),
         # a file that fails (no slug), then is fixed
         lambda: (library / "broken.md").write_text("---\ntitle: no slug\n---\n"),
-        lambda: (library / "broken.md").write_text(pattern("broken", "pat_broken", enables=("pat_alpha",))),
+        lambda: (library / "broken.md").write_text(pattern("broken", "pat_broken", enables=("pat_alpha", "omega"))),
+        # unresolved targets resolved by a new file's id (delta's pat_missing), then by a new slug
+        lambda: (library / "found.md").write_text(pattern("found", "pat_missing")),
+        lambda: (library / "omega.md").write_text(pattern("omega", "pat_omega")),
+        # a file names a target nothing names, then is removed: neither is reported any more
+        lambda: (library / "found.md").write_text(pattern("found", "pat_missing", enables=("nowhere",))),
+        lambda: (library / "found.md").unlink(),
     ]
     for step in steps:
         step()
@@ -203,3 +209,24 @@ def test_the_shared_corpus_changed_added_removed_renamed(tmp_path, corpus_dir):
     made = open_generation(store).metadata["build"]
     assert made["kind"] == "incremental" and made["changed"] == 3 and made["removed"] == 2
     assert_same_as_full(lib, store, tmp_path, report)
+
+
+def test_sidecar_copies_are_made_on_a_thread_and_their_errors_raised_where_taken(tmp_path):
+    from patternkg.converter.incremental import _Copies
+
+    source = tmp_path / "answers.sqlite"
+    source.write_bytes(b"x" * 3_000_000)
+    copies = _Copies({"present": (source, tmp_path / "copy"), "missing": (tmp_path / "none", tmp_path / "copy2"),
+                      "failing": (source, tmp_path / "no-such-folder" / "copy3")})
+    try:
+        assert copies.take("present") == tmp_path / "copy"
+        assert (tmp_path / "copy").read_bytes() == source.read_bytes()
+        assert copies.take("missing") is None and not (tmp_path / "copy2").exists()
+        with pytest.raises(FileNotFoundError):
+            copies.take("failing")
+    finally:
+        copies.close()
+    assert not copies.thread.is_alive()
+    closed = _Copies({"late": (source, tmp_path / "late")})
+    closed.close()  # stops before a copy not begun, or after the one begun
+    assert not closed.thread.is_alive()
