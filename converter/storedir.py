@@ -255,6 +255,9 @@ def _os_errors(path: Path) -> Iterator[None]:
         yield
     except OSError as exc:
         where = exc.filename or path
+        if exc.filename is not None and not os.path.abspath(exc.filename).startswith(os.path.abspath(path) + os.sep):
+            # a file the build reads or writes elsewhere (a source, a package file): not the store
+            raise StoreWriteError(f"{where}: {exc.strerror or exc} (while building the store {path})") from None
         raise StoreWriteError(f"{where}: cannot write the store: {exc.strerror or exc}") from None
 
 
@@ -376,7 +379,7 @@ def write_generation(
         partial = target / GENERATIONS / f"{PARTIAL_PREFIX}{os.getpid()}-{ident}"
         result = _fill_generation(target, partial, fill, from_current=from_current)
         try:
-            with _os_errors(partial):
+            with _os_errors(target):
                 _finish(target, partial, ident, result, metadata=metadata, sidecars=sidecars, report=report)
         except BaseException as exc:
             traceback.clear_frames(exc.__traceback__)  # a writer's frame may still hold the store

@@ -22,8 +22,8 @@ from patternkg import __version__
 from patternkg.converter.api import build
 from patternkg.converter.pipeline import load_library, write_store
 from patternkg.converter.storedir import (
-    EXTERNAL, METADATA_FILE, Lease, NotAStore, StoreBusy, StoreRefused, build_lock, current_id, generation_ids,
-    open_generation, open_store, remove_unused_generations, write_generation,
+    EXTERNAL, METADATA_FILE, Lease, NotAStore, StoreBusy, StoreRefused, StoreWriteError, build_lock, current_id,
+    generation_ids, open_generation, open_store, remove_unused_generations, write_generation,
 )
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
@@ -227,6 +227,28 @@ def test_sidecars_run_on_the_filled_store_before_the_pointer_moves(tmp_path):
         write_generation(target, fill, sidecars=[("broken", broken)])
     assert open_generation(target).id == generation.id
     assert not list((target / "generations").glob(".partial-*"))
+
+
+def test_an_os_error_elsewhere_is_not_called_a_failure_to_write_the_store(tmp_path):
+    target = tmp_path / "lib"
+
+    def fill(store: Store):
+        return load_library(store, sources=[SEEDS], base_iri=BASE).report
+
+    def reading(store: Store, directory: Path, report) -> None:
+        (tmp_path / "package" / "missing.sql").read_text()
+
+    def writing(store: Store, directory: Path, report) -> None:
+        (directory / "no-such-folder" / "sidecar.sqlite").write_text("x")
+
+    with pytest.raises(StoreWriteError) as elsewhere:
+        write_generation(target, fill, sidecars=[("reading", reading)])
+    assert str(elsewhere.value) == (f"{tmp_path / 'package' / 'missing.sql'}: No such file or directory "
+                                    f"(while building the store {target})")
+    with pytest.raises(StoreWriteError) as inside:
+        write_generation(target, fill, sidecars=[("writing", writing)])
+    assert str(inside.value).endswith("sidecar.sqlite: cannot write the store: No such file or directory")
+    assert current_id(target) is None and not list((target / "generations").glob(".partial-*"))
 
 
 def test_the_sidecar_list_is_one_module_of_importable_writers():
