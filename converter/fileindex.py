@@ -11,9 +11,9 @@ unresolved-targets report) and ``idref`` the targets it wrote as ``pat_`` ids (t
 revisit when the pattern an id names changes). ``unresolved`` is that report (each target that
 names no pattern by slug or id, with the sorted slugs of the patterns naming it, as JSON), kept
 so that an incremental build works it out again only for the targets a change can alter
-(:meth:`FileIndex.update_unresolved`; 1.6 s for the whole of it at 100,000 patterns). ``meta`` holds ``settings`` (what forces a
-full build when it differs: see :mod:`.incremental`) and ``data_triples`` (the store's
-triples without the VoID description).
+(:meth:`FileIndex.update_unresolved`; 1.6 s for the whole of it at 100,000 patterns).
+``meta`` holds ``settings`` (what forces a full build when it differs: see
+:mod:`.incremental`) and ``data_triples`` (the store's triples without the VoID description).
 
 The index never describes a file's own triples: those are the triples whose subject is
 the pattern's IRI or one of its ``#`` nodes, and the store itself holds them.
@@ -25,7 +25,7 @@ import json
 import shutil
 import sqlite3
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -215,35 +215,24 @@ class FileIndex:
     def meta(self) -> dict[str, Any]:
         return {name: json.loads(value) for name, value in self.db.execute("SELECT name, value FROM meta")}
 
+    def _each_in(self, query: str, values: Iterable[Any]) -> Iterator[tuple]:
+        """The rows of *query* for the distinct *values*, bound 500 at a time to its ``{marks}``."""
+        values = sorted(set(values))
+        for start in range(0, len(values), 500):
+            chunk = values[start:start + 500]
+            yield from self.db.execute(query.format(marks=", ".join("?" * len(chunk))), chunk)
+
     def nodes_of(self, ids: Iterable[int]) -> set[str]:
         """The nodes (N-Triples subjects) the shared lines *ids* describe."""
-        ids = sorted(set(ids))
-        nodes: set[str] = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            nodes.update(n for (n,) in self.db.execute(
-                f"SELECT DISTINCT node FROM line WHERE id IN ({', '.join('?' * len(chunk))})", chunk))
-        return nodes
+        return {n for (n,) in self._each_in("SELECT DISTINCT node FROM line WHERE id IN ({marks})", ids)}
 
     def line_texts(self, nodes: Iterable[str]) -> dict[int, bytes]:
         """Every known shared line about *nodes*: id -> text."""
-        nodes = sorted(set(nodes))
-        out: dict[int, bytes] = {}
-        for start in range(0, len(nodes), 500):
-            chunk = nodes[start:start + 500]
-            out.update(self.db.execute(f"SELECT id, text FROM line WHERE node IN ({', '.join('?' * len(chunk))})",
-                                       chunk).fetchall())
-        return out
+        return dict(self._each_in("SELECT id, text FROM line WHERE node IN ({marks})", nodes))
 
     def referring(self, tokens: Iterable[str]) -> set[str]:
         """Files (relpath) whose targets name one of *tokens* as a ``pat_`` id."""
-        tokens = sorted(set(tokens))
-        found: set[str] = set()
-        for start in range(0, len(tokens), 500):
-            chunk = tokens[start:start + 500]
-            found.update(r for (r,) in self.db.execute(
-                f"SELECT DISTINCT relpath FROM idref WHERE token IN ({', '.join('?' * len(chunk))})", chunk))
-        return found
+        return {r for (r,) in self._each_in("SELECT DISTINCT relpath FROM idref WHERE token IN ({marks})", tokens)}
 
     def remove(self, relpaths: Iterable[str]) -> None:
         rows = [(r,) for r in relpaths]
@@ -268,31 +257,19 @@ class FileIndex:
 
     def targets_of(self, relpaths: Iterable[str]) -> set[str]:
         """The targets the files *relpaths* name, as recorded."""
-        relpaths = sorted(set(relpaths))
-        found: set[str] = set()
-        for start in range(0, len(relpaths), 500):
-            chunk = relpaths[start:start + 500]
-            found.update(t for (t,) in self.db.execute(
-                f"SELECT token FROM target WHERE relpath IN ({', '.join('?' * len(chunk))})", chunk))
-        return found
+        return {t for (t,) in self._each_in("SELECT token FROM target WHERE relpath IN ({marks})", relpaths)}
 
     def unresolved(self, tokens: Iterable[str] | None = None) -> dict[str, list[str]]:
         """Target token -> sorted slugs of the patterns naming it, for targets that name no
         pattern by slug or by id (as :func:`~.pipeline.load_library` reports them), worked out
         from the files recorded now: of every target, or only of *tokens*."""
-        where, chunks = "", [[]]
-        if tokens is not None:
-            tokens = sorted(set(tokens))
-            chunks = [tokens[start:start + 500] for start in range(0, len(tokens), 500)]
+        query = """SELECT t.token, f.slug FROM target t JOIN file f ON f.relpath = t.relpath
+                   WHERE NOT EXISTS (SELECT 1 FROM file g WHERE g.slug = t.token)
+                     AND NOT EXISTS (SELECT 1 FROM file g WHERE g.ident = t.token)"""
+        rows = self.db.execute(query) if tokens is None else self._each_in(query + " AND t.token IN ({marks})", tokens)
         found: dict[str, set[str]] = {}
-        for chunk in chunks:
-            if tokens is not None:
-                where = f"AND t.token IN ({', '.join('?' * len(chunk))})"
-            for token, slug in self.db.execute(f"""
-                    SELECT t.token, f.slug FROM target t JOIN file f ON f.relpath = t.relpath
-                    WHERE NOT EXISTS (SELECT 1 FROM file g WHERE g.slug = t.token)
-                      AND NOT EXISTS (SELECT 1 FROM file g WHERE g.ident = t.token) {where}""", chunk):
-                found.setdefault(token, set()).add(slug)
+        for token, slug in rows:
+            found.setdefault(token, set()).add(slug)
         return {token: sorted(slugs) for token, slugs in found.items()}
 
     def update_unresolved(self, tokens: Iterable[str]) -> dict[str, list[str]]:
