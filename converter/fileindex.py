@@ -22,7 +22,6 @@ the pattern's IRI or one of its ``#`` nodes, and the store itself holds them.
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from array import array
 from collections.abc import Iterable, Iterator
@@ -200,13 +199,10 @@ def read_records(path: Path) -> list[FileRecord]:
 
 
 class FileIndex:
-    """An index being updated: a copy of a generation's ``files.sqlite`` at *path* (made here
-    from *copy_of*, or already there when it is None)."""
+    """An index being updated: a copy of a generation's ``files.sqlite``, made at *path*."""
 
-    def __init__(self, path: Path, *, copy_of: Path | None = None) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        if copy_of is not None:
-            shutil.copyfile(copy_of, self.path)
         self.db = sqlite3.connect(self.path)
         self.db.execute("PRAGMA journal_mode = OFF")
         self.db.execute("PRAGMA synchronous = OFF")
@@ -259,16 +255,16 @@ class FileIndex:
         """The targets the files *relpaths* name, as recorded."""
         return {t for (t,) in self._each_in("SELECT token FROM target WHERE relpath IN ({marks})", relpaths)}
 
-    def unresolved(self, tokens: Iterable[str] | None = None) -> dict[str, list[str]]:
-        """Target token -> sorted slugs of the patterns naming it, for targets that name no
-        pattern by slug or by id (as :func:`~.pipeline.load_library` reports them), worked out
-        from the files recorded now: of every target, or only of *tokens*."""
-        query = """SELECT t.token, f.slug FROM target t JOIN file f ON f.relpath = t.relpath
-                   WHERE NOT EXISTS (SELECT 1 FROM file g WHERE g.slug = t.token)
-                     AND NOT EXISTS (SELECT 1 FROM file g WHERE g.ident = t.token)"""
-        rows = self.db.execute(query) if tokens is None else self._each_in(query + " AND t.token IN ({marks})", tokens)
+    def unresolved(self, tokens: Iterable[str]) -> dict[str, list[str]]:
+        """Target token -> sorted slugs of the patterns naming it, for those of *tokens* that
+        name no pattern by slug or by id (as :func:`~.pipeline.load_library` reports them),
+        worked out from the files recorded now."""
         found: dict[str, set[str]] = {}
-        for token, slug in rows:
+        for token, slug in self._each_in("""
+                SELECT t.token, f.slug FROM target t JOIN file f ON f.relpath = t.relpath
+                WHERE t.token IN ({marks})
+                  AND NOT EXISTS (SELECT 1 FROM file g WHERE g.slug = t.token)
+                  AND NOT EXISTS (SELECT 1 FROM file g WHERE g.ident = t.token)""", tokens):
             found.setdefault(token, set()).add(slug)
         return {token: sorted(slugs) for token, slugs in found.items()}
 
