@@ -43,6 +43,23 @@ def test_crlf_and_lone_cr_become_line_feeds_with_the_same_line_numbers(tmp_path)
     assert doc.lines[("title",)] == 3 and doc.body_line == 7 and not doc.warnings
 
 
+@pytest.mark.parametrize(("raw", "where"), [
+    (b'---\nslug: ctl\ntitle: "a\\x1bb"\n---\nclean body\n', ("title", 3)),  # only an escape makes one
+    (b"---\nslug: ctl\n---\nclean\nthen U+FFFE \xef\xbf\xbe\n", ("body", 5)),
+    (b"---\nslug: ctl\n---\nESC \x1b\n", ("body", 4)),
+    (b"---\nslug: ctl\n---\nDEL \x7f and U+FFFD \xef\xbf\xbd stay\n", None),
+])
+def test_a_lone_control_character_is_found_wherever_it_is(tmp_path, raw, where):
+    """The reader skips its search when the file's bytes hold none (see _without_control)."""
+    from patternkg.converter.reader import read_document
+
+    path = tmp_path / "ctl.md"
+    path.write_bytes(raw)
+    doc = read_document(path)
+    assert [(w.field, w.line) for w in doc.warnings] == ([where] if where else [])
+    assert not any(c in doc.body + doc.data.get("title", "") for c in "\x1b\ufffe")
+
+
 def test_control_characters_are_removed_with_a_warning_naming_line_and_field(tmp_path):
     from patternkg.converter.reader import ReadError, read_document
 
