@@ -171,7 +171,6 @@ def parse_document(raw: bytes, name: str, *, max_size: int = DEFAULT_MAX_FILE_SI
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # The same characters in UTF-8: C0 bytes never occur inside a multi-byte sequence.
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
-_NONCHARACTERS = ("\ufffe".encode(), "\uffff".encode())
 _MAX_CONTROL_WARNINGS = 10  # per file; the last one says how many more lines had some
 
 
@@ -179,7 +178,7 @@ def _without_control(raw: bytes) -> bool:
     """Whether UTF-8 *raw* holds no :data:`_CONTROL` character (several times faster than the
     regular expression on the decoded text)."""
     return (len(raw.translate(None, _CONTROL_BYTES)) == len(raw)
-            and _NONCHARACTERS[0] not in raw and _NONCHARACTERS[1] not in raw)
+            and b"\xef\xbf\xbe" not in raw and b"\xef\xbf\xbf" not in raw)  # U+FFFE, U+FFFF
 
 
 def _strip_control(text: str, name: str, first_line: int, fld: str, out: list[Diagnostic]) -> str:
@@ -199,7 +198,7 @@ def _strip_control(text: str, name: str, first_line: int, fld: str, out: list[Di
     return _CONTROL.sub("", text)
 
 
-def _load_yaml(front: str, name: str, *, strings_clean: bool = False
+def _load_yaml(front: str, name: str, *, strings_clean: bool
                ) -> tuple[dict, dict[Path_, int], list[Diagnostic], list[Diagnostic]]:
     """*strings_clean*: the caller knows no string of *front* can hold a :data:`_CONTROL` character."""
     if _maybe_anchor(front):
@@ -247,7 +246,7 @@ def _refuse_anchors(front: str, name: str) -> None:
 class _Builder:
     """Builds Python values from a composed node tree, recording key lines."""
 
-    def __init__(self, loader: yaml.CSafeLoader, name: str, strings_clean: bool = False):
+    def __init__(self, loader: yaml.CSafeLoader, name: str, strings_clean: bool):
         self.constructor = loader
         self.name = name
         self.strings_clean = strings_clean
